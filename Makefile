@@ -1,0 +1,36 @@
+# Chorus: build, test and demo. Needs Swift 6 and libsodium (installed through apt-get when missing).
+SWIFT ?= swift
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: all deps build test demo vectors vectors-check clean
+
+all: build
+
+# libsodium-dev (and pkg-config to find it) from Debian's packages, only when pkg-config cannot find it.
+deps:
+	@if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists libsodium; then \
+		echo "make: installing libsodium-dev and pkg-config with apt-get"; \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq libsodium-dev pkg-config; \
+	fi
+
+build: deps
+	$(SWIFT) build
+
+# The whole suite: unit tests, envelope vectors, end-to-end tests of the chorus binary, and a check
+# that the committed vectors are exactly what the generator makes.
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test
+	$(MAKE) vectors-check
+
+# Rewrites Tests/ChorusCoreTests/Vectors from fixed keys and seeds.
+vectors: deps
+	$(SWIFT) run chorus-vectorgen Tests/ChorusCoreTests/Vectors
+
+vectors-check: deps
+	@tmp=$$(mktemp -d) && $(SWIFT) run chorus-vectorgen "$$tmp/v" >/dev/null && \
+	if diff -r "$$tmp/v" Tests/ChorusCoreTests/Vectors >/dev/null; then echo "vectors: reproducible"; rm -rf "$$tmp"; \
+	else echo "vectors: the committed vectors differ from the generator's output"; rm -rf "$$tmp"; exit 1; fi
+
+clean:
+	rm -rf .build

@@ -1,0 +1,35 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "Chorus",
+    platforms: [.macOS(.v13)],
+    targets: [
+        // The C edge: the system libsodium. Only ChorusCrypto imports it.
+        .systemLibrary(
+            name: "CSodium",
+            pkgConfig: "libsodium",
+            providers: [.apt(["libsodium-dev"]), .brew(["libsodium"])]
+        ),
+        // Swift types over libsodium; no C pointer leaves this module.
+        .target(name: "ChorusCrypto", dependencies: ["CSodium"]),
+        // Wire formats (envelope, batch, keys, receipts, answers): bytes only, no keys, no crypto.
+        .target(name: "ChorusFormat"),
+        // Keys, sealing and opening.
+        .target(name: "ChorusCore", dependencies: ["ChorusCrypto", "ChorusFormat"]),
+        // Test-only: regenerates Tests/ChorusCoreTests/Vectors reproducibly from fixed keys and seeds.
+        .executableTarget(
+            name: "chorus-vectorgen",
+            dependencies: ["ChorusCore", "ChorusCrypto", "ChorusFormat"],
+            path: "Tests/VectorGen"
+        ),
+        .testTarget(name: "ChorusCryptoTests", dependencies: ["ChorusCrypto"]),
+        .testTarget(name: "ChorusFormatTests", dependencies: ["ChorusFormat"]),
+        .testTarget(
+            name: "ChorusCoreTests",
+            dependencies: ["ChorusCore", "ChorusCrypto", "ChorusFormat"],
+            exclude: ["Vectors"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

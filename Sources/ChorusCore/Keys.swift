@@ -1,0 +1,210 @@
+import ChorusCrypto
+import ChorusFormat
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The short readable fingerprint of a public key (docs/FORMAT.md 2.1).
+public enum Fingerprint {
+    public static func of(role: Role, publicKey: PublicKey) -> String {
+        let h = try! BLAKE2b.personalHash([role.rawValue] + publicKey.rawBytes, personal: "chorus-fpr-1")
+        let chars = Array(Base32.encode(Array(h.prefix(10))).lowercased())
+        return stride(from: 0, to: 16, by: 4).map { String(chars[$0 ..< $0 + 4]) }.joined(separator: "-")
+    }
+}
+
+/// A recipient of envelopes: a public key with its role.
+public struct RecipientKey: Sendable, Hashable {
+    public let role: Role
+    public let publicKey: PublicKey
+    public let name: String?
+
+    public init(role: Role, publicKey: PublicKey, name: String?) {
+        self.role = role
+        self.publicKey = publicKey
+        self.name = name
+    }
+
+    public var fingerprint: String { Fingerprint.of(role: role, publicKey: publicKey) }
+
+    /// The text of the `.pub` file.
+    public var fileText: String {
+        PublicKeyFile(role: role, rawKey: publicKey.rawBytes, name: name).render(fingerprint: fingerprint)
+    }
+
+    public static func == (a: RecipientKey, b: RecipientKey) -> Bool { a.role == b.role && a.publicKey == b.publicKey }
+    public func hash(into h: inout Hasher) { h.combine(role.rawValue); h.combine(publicKey) }
+}
+
+/// An unlocked secret key, shared read-only between threads while decrypting.
+public final class UnlockedKey: Sendable {
+    public let role: Role
+    public let name: String
+    public let secret: SecretKey
+
+    public init(role: Role, name: String, secret: consuming SecretKey) {
+        self.role = role
+        self.name = name
+        self.secret = secret
+    }
+
+    public var publicKey: PublicKey { secret.publicKey }
+    public var fingerprint: String { Fingerprint.of(role: role, publicKey: secret.publicKey) }
+}
+
+/// Making, loading and unlocking keys.
+public enum KeyFiles {
+    /// Reads the recipients named by `paths` (a `.pub` file, or a folder whose `*.pub` files are read).
+    /// Duplicates are removed. Errors name the file.
+    public static func loadRecipients(_ paths: [String]) throws -> [RecipientKey] {
+        var out: [RecipientKey] = []
+        for path in paths {
+            var st = stat()
+            guard stat(path, &st) == 0 else {
+                throw ChorusError.noInput("cannot read recipients from \(path): \(String(cString: strerror(errno)))")
+            }
+            if (st.st_mode & S_IFMT) == S_IFDIR {
+                let names = try listDirectory(path).filter { $0.hasSuffix(".pub") }.sorted()
+                for n in names { out.append(try loadPublicKey(path + "/" + n)) }
+            } else {
+                out.append(try loadPublicKey(path))
+            }
+        }
+        var seen = Set<RecipientKey>()
+        return out.filter { seen.insert($0).inserted }
+    }
+
+    /// Reads one public key file.
+    public static func loadPublicKey(_ path: String) throws -> RecipientKey {
+        let bytes = try readSmallFile(path, limit: PublicKeyFile.maxBytes, what: "public key file")
+        do {
+            let f = try PublicKeyFile.parse(bytes)
+            return RecipientKey(role: f.role, publicKey: try PublicKey(rawBytes: f.rawKey), name: f.name)
+        } catch let e as FormatError {
+            throw ChorusError.data("\(path) is not a valid Chorus public key: \(e)")
+        } catch let e as CryptoError {
+            throw ChorusError.data("\(path) is not a usable public key: \(e)")
+        }
+    }
+
+    /// Makes a new key pair and returns the secret key file text and the recipient.
+    public static func generate(name: String, role: Role, passphrase: borrowing SecretBytes,
+                                cost: PasswordHash.Parameters = .moderate) throws -> (secretFile: String, recipient: RecipientKey) {
+        guard (1 ... SecretKeyFile.maxNameBytes).contains(name.utf8.count),
+              name.unicodeScalars.allSatisfy({ $0.isASCII && $0.value >= 0x21 && $0.value < 0x7f && $0 != ";" }) else {
+            throw ChorusError.usage("a key name must be 1 to 64 printable ASCII characters without spaces or ';'")
+        }
+        let key = SecretKey.generate()
+        let salt = Random.bytes(PasswordHash.saltByteCount)
+        let nonce = Random.bytes(SecretKeyFile.nonceLength)
+        let wrap = try PasswordHash.deriveKey(length: 32, passphrase: passphrase, salt: salt, parameters: cost)
+        let ad = SecretKeyFile.associatedData(role: role, opsLimit: cost.opsLimit, memoryBytes: cost.memoryBytes, salt: salt,
+                                              publicKey: key.publicKey.rawBytes, name: name, nonce: nonce)
+        let sealed = try XChaCha20Poly1305.seal(key.exportSecret(), associatedData: ad, nonce: nonce, key: wrap)
+        let file = try SecretKeyFile(role: role, opsLimit: cost.opsLimit, memoryBytes: cost.memoryBytes, salt: salt,
+                                     publicKey: key.publicKey.rawBytes, name: name, nonce: nonce, sealedSecret: sealed)
+        return (file.render(), RecipientKey(role: role, publicKey: key.publicKey, name: name))
+    }
+
+    /// Parses a secret key file without unlocking it (to show its name and fingerprint, or to check
+    /// its costs before asking for a passphrase).
+    public static func inspectSecretKey(_ bytes: [UInt8], path: String) throws -> SecretKeyFile {
+        do {
+            return try SecretKeyFile.parse(bytes)
+        } catch let e as FormatError {
+            throw ChorusError.data("\(path) is not a valid Chorus secret key: \(e)")
+        }
+    }
+
+    /// Reads a secret key file, refusing one that others can read (exit 77).
+    public static func readSecretKeyFile(_ path: String) throws -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            let e = errno
+            if e == ENOENT { throw ChorusError.noInput("secret key \(path) does not exist") }
+            if e == EACCES { throw ChorusError.permission("cannot read secret key \(path): permission denied") }
+            throw ChorusError.io("cannot open secret key \(path): \(String(cString: strerror(e)))")
+        }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw ChorusError.io("cannot stat secret key \(path): \(String(cString: strerror(errno)))") }
+        guard (st.st_mode & S_IFMT) == S_IFREG else { throw ChorusError.data("secret key \(path) is not a regular file") }
+        if st.st_mode & 0o077 != 0 {
+            let mode = String(st.st_mode & 0o777, radix: 8)
+            throw ChorusError.permission("secret key \(path) can be read by others (mode \(mode)); run 'chmod 600 \(path)' and check who may have copied it")
+        }
+        return try readAll(fd: fd, limit: 4096, path: path, what: "secret key file")
+    }
+
+    /// Unlocks a secret key file with a passphrase. A wrong passphrase (or a damaged file) exits 77.
+    public static func unlock(_ bytes: [UInt8], passphrase: borrowing SecretBytes, path: String) throws -> UnlockedKey {
+        let file = try inspectSecretKey(bytes, path: path)
+        let cost = PasswordHash.Parameters(opsLimit: file.opsLimit, memoryBytes: file.memoryBytes)
+        let wrap: SecretBytes
+        do {
+            wrap = try PasswordHash.deriveKey(length: 32, passphrase: passphrase, salt: file.salt, parameters: cost)
+        } catch {
+            throw ChorusError.io("cannot unlock \(path): the passphrase hash needs \(file.memoryBytes >> 20) MiB of memory and could not get it")
+        }
+        let secret: SecretBytes
+        do {
+            secret = try XChaCha20Poly1305.open(file.sealedSecret, associatedData: file.associatedData, nonce: file.nonce, key: wrap)
+        } catch {
+            throw ChorusError.permission("cannot unlock \(path): wrong passphrase, or the key file was damaged")
+        }
+        let key = try SecretKey(rawSecret: secret)
+        guard ConstantTime.equals(key.publicKey.rawBytes, file.publicKey) else {
+            throw ChorusError.data("secret key \(path) is inconsistent: its secret part does not match its public key")
+        }
+        return UnlockedKey(role: file.role, name: file.name, secret: key)
+    }
+}
+
+/// Names in a folder (not `.` or `..`), or a ChorusError naming it.
+func listDirectory(_ path: String) throws -> [String] {
+    guard let d = opendir(path) else { throw ChorusError.io("cannot read folder \(path): \(String(cString: strerror(errno)))") }
+    defer { closedir(d) }
+    var names: [String] = []
+    while let e = readdir(d) {
+        let name = withUnsafePointer(to: e.pointee.d_name) { $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) } }
+        if name != "." && name != ".." { names.append(name) }
+    }
+    return names
+}
+
+/// Reads a whole small file, refusing one larger than `limit`.
+public func readSmallFile(_ path: String, limit: Int, what: String) throws -> [UInt8] {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else {
+        let e = errno
+        if e == ENOENT { throw ChorusError.noInput("\(what) \(path) does not exist") }
+        if e == EACCES { throw ChorusError.permission("cannot read \(what) \(path): permission denied") }
+        throw ChorusError.io("cannot open \(what) \(path): \(String(cString: strerror(e)))")
+    }
+    defer { close(fd) }
+    return try readAll(fd: fd, limit: limit, path: path, what: what)
+}
+
+/// Reads standard input to its end (at most `limit` bytes), e.g. a receipt piped in.
+public func readStandardInput(limit: Int, what: String) throws -> [UInt8] {
+    try readAll(fd: 0, limit: limit, path: "from standard input", what: what)
+}
+
+/// Reads until EOF, refusing more than `limit` bytes.
+func readAll(fd: Int32, limit: Int, path: String, what: String) throws -> [UInt8] {
+    var out = [UInt8]()
+    var chunk = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress!, $0.count) }
+        if n < 0 {
+            if errno == EINTR { continue }
+            if errno == EISDIR { throw ChorusError.data("\(what) \(path) is a folder, not a file") }
+            throw ChorusError.io("cannot read \(what) \(path): \(String(cString: strerror(errno)))")
+        }
+        if n == 0 { break }
+        out += chunk[0 ..< n]
+        guard out.count <= limit else { throw ChorusError.data("\(what) \(path) is larger than \(limit) bytes") }
+    }
+    return out
+}

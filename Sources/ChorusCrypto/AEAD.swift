@@ -1,0 +1,66 @@
+internal import CSodium
+
+/// XChaCha20-Poly1305 (IETF variant, `crypto_aead_xchacha20poly1305_ietf_*`).
+public enum XChaCha20Poly1305 {
+    public static var keyByteCount: Int { Sodium.ensureInitialized(); return Int(crypto_aead_xchacha20poly1305_ietf_keybytes()) }
+    public static var nonceByteCount: Int { Sodium.ensureInitialized(); return Int(crypto_aead_xchacha20poly1305_ietf_npubbytes()) }
+    public static var tagByteCount: Int { Sodium.ensureInitialized(); return Int(crypto_aead_xchacha20poly1305_ietf_abytes()) }
+
+    private static func check(key: borrowing SecretBytes, nonce: [UInt8]) throws {
+        guard key.count == keyByteCount else { throw CryptoError.wrongLength(what: "AEAD key", expected: keyByteCount, got: key.count) }
+        guard nonce.count == nonceByteCount else { throw CryptoError.wrongLength(what: "AEAD nonce", expected: nonceByteCount, got: nonce.count) }
+    }
+
+    /// Encrypts `plaintext`, authenticating `associatedData` too. The result is ciphertext ‖ 16-byte tag.
+    public static func seal(_ plaintext: borrowing SecretBytes, associatedData: [UInt8], nonce: [UInt8],
+                            key: borrowing SecretBytes) throws -> [UInt8] {
+        try check(key: key, nonce: nonce)
+        var out = [UInt8](repeating: 0, count: plaintext.count + tagByteCount)
+        var outLen: UInt64 = 0
+        let rc = plaintext.withUnsafeBytes { m in key.withUnsafeBytes { k in
+            out.withUnsafeMutableBytes { o in associatedData.withUnsafeBytes { ad in nonce.withUnsafeBytes { n in
+                crypto_aead_xchacha20poly1305_ietf_encrypt(
+                    o.baseAddress!.assumingMemoryBound(to: UInt8.self), &outLen,
+                    m.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt64(m.count),
+                    ad.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt64(ad.count), nil,
+                    n.baseAddress!.assumingMemoryBound(to: UInt8.self), k.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            } } }
+        } }
+        guard rc == 0 else { throw CryptoError.invalidParameters("AEAD encryption failed") }
+        return out
+    }
+
+    /// Decrypts and verifies ciphertext ‖ tag. Nothing is returned unless the tag verifies.
+    public static func open(_ ciphertext: UnsafeRawBufferPointer, associatedData: UnsafeRawBufferPointer, nonce: [UInt8],
+                            key: borrowing SecretBytes) throws -> SecretBytes {
+        try check(key: key, nonce: nonce)
+        let tag = tagByteCount
+        guard ciphertext.count >= tag else { throw CryptoError.wrongLength(what: "AEAD ciphertext", expected: tag, got: ciphertext.count) }
+        var out = SecretBytes(count: ciphertext.count - tag)
+        var outLen: UInt64 = 0
+        var scratch: UInt8 = 0
+        let rc = key.withUnsafeBytes { k in out.withUnsafeMutableBytes { o in nonce.withUnsafeBytes { n in
+            withUnsafeMutablePointer(to: &scratch) { sp in
+                crypto_aead_xchacha20poly1305_ietf_decrypt(
+                    o.baseAddress?.assumingMemoryBound(to: UInt8.self) ?? sp, &outLen, nil,
+                    ciphertext.baseAddress!.assumingMemoryBound(to: UInt8.self), UInt64(ciphertext.count),
+                    associatedData.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt64(associatedData.count),
+                    n.baseAddress!.assumingMemoryBound(to: UInt8.self), k.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
+        } } }
+        guard rc == 0 else { throw CryptoError.authenticationFailed }
+        return out
+    }
+
+    /// Convenience over arrays.
+    public static func open(_ ciphertext: [UInt8], associatedData: [UInt8], nonce: [UInt8],
+                            key: borrowing SecretBytes) throws -> SecretBytes {
+        var result: SecretBytes? = nil
+        try ciphertext.withUnsafeBytes { c in
+            try associatedData.withUnsafeBytes { a in
+                result = try open(c, associatedData: a, nonce: nonce, key: key)
+            }
+        }
+        return result.take()!
+    }
+}

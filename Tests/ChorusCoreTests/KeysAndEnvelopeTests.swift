@@ -1,0 +1,190 @@
+@testable import ChorusCore
+import ChorusCrypto
+import ChorusFormat
+import Foundation
+import Testing
+
+/// Fast keys for tests: the test-only Argon2id costs, never the default.
+func makeKey(_ name: String, _ role: Role, passphrase: String = "correct horse battery") throws -> (file: [UInt8], recipient: RecipientKey) {
+    let made = try KeyFiles.generate(name: name, role: role, passphrase: SecretBytes(copying: Array(passphrase.utf8)), cost: .testOnly)
+    return (Array(made.secretFile.utf8), made.recipient)
+}
+
+func unlock(_ file: [UInt8], passphrase: String = "correct horse battery") throws -> UnlockedKey {
+    try KeyFiles.unlock(file, passphrase: SecretBytes(copying: Array(passphrase.utf8)), path: "test.key")
+}
+
+@Suite struct KeyTests {
+    @Test func generateUnlockAndFingerprint() throws {
+        let (file, recipient) = try makeKey("alice", .reviewer)
+        let key = try unlock(file)
+        #expect(key.role == .reviewer)
+        #expect(key.name == "alice")
+        #expect(key.publicKey == recipient.publicKey)
+        #expect(key.fingerprint == recipient.fingerprint)
+        #expect(recipient.fingerprint.count == 19)
+        #expect(recipient.fingerprint.split(separator: "-").count == 4)
+        // The passphrase is not in the file in any obvious form.
+        #expect(!String(decoding: file, as: UTF8.self).contains("correct horse"))
+    }
+
+    @Test func wrongPassphraseIsPermissionError() throws {
+        let (file, _) = try makeKey("alice", .analyst)
+        do {
+            _ = try unlock(file, passphrase: "wrong")
+            Issue.record("unlocked with a wrong passphrase")
+        } catch let e as ChorusError {
+            #expect(e.status == .permission)
+            #expect(e.message.contains("wrong passphrase"))
+        }
+    }
+
+    @Test func tamperedKeyFileDoesNotUnlock() throws {
+        let (file, _) = try makeKey("alice", .reviewer)
+        var blob = try SecretKeyFile.parse(file)
+        // Change the role in the (authenticated) header: the AEAD must fail.
+        blob = try SecretKeyFile(role: .analyst, opsLimit: blob.opsLimit, memoryBytes: blob.memoryBytes, salt: blob.salt, publicKey: blob.publicKey,
+                                 name: blob.name, nonce: blob.nonce, sealedSecret: blob.sealedSecret)
+        #expect(throws: ChorusError.self) { try unlock(Array(blob.render().utf8)) }
+    }
+
+    @Test func fingerprintDependsOnRole() throws {
+        let (_, r) = try makeKey("x", .reviewer)
+        #expect(Fingerprint.of(role: .reviewer, publicKey: r.publicKey) != Fingerprint.of(role: .analyst, publicKey: r.publicKey))
+    }
+
+    @Test func publicKeyFileRoundTrip() throws {
+        let (_, r) = try makeKey("bob", .analyst)
+        let parsed = try PublicKeyFile.parse(Array(r.fileText.utf8))
+        #expect(parsed.role == .analyst)
+        #expect(parsed.name == "bob")
+        #expect(parsed.rawKey == r.publicKey.rawBytes)
+    }
+
+    @Test(arguments: ["", "two words", "semi;colon", String(repeating: "n", count: 65), "tab\tname", "caf\u{e9}"])
+    func badKeyNames(_ name: String) {
+        #expect(throws: ChorusError.self) {
+            try KeyFiles.generate(name: name, role: .reviewer, passphrase: SecretBytes(copying: Array("pw".utf8)), cost: .testOnly)
+        }
+    }
+}
+
+@Suite struct ReceiptTests {
+    @Test func roundTripAndId() throws {
+        let r = Receipt.generate()
+        #expect(r.text.count == 34)
+        let back = try Receipt.parse(r.text)
+        #expect(back == r)
+        #expect(back.entryID == r.entryID)
+        #expect(r.entryID.count == 32)
+        // Forgiving input: lower case, spaces instead of dashes, O for 0 and I/L for 1.
+        let sloppy = r.text.lowercased().replacingOccurrences(of: "-", with: " ").replacingOccurrences(of: "0", with: "o").replacingOccurrences(of: "1", with: "l")
+        #expect(try Receipt.parse(sloppy) == r)
+    }
+
+    @Test func distinctReceipts() {
+        let set = Set((0 ..< 200).map { _ in Receipt.generate().text })
+        #expect(set.count == 200)
+    }
+
+    @Test func everySingleCharacterTypoIsCaught() throws {
+        // The 10-bit check catches all but about 1 in 1024 random changes; over every position and a
+        // few substitutions of a fixed receipt, count the misses.
+        let r = try Receipt(raw: Array(0 ..< 16))
+        let chars = Array(r.text.replacingOccurrences(of: "-", with: ""))
+        var caught = 0, total = 0
+        for i in 0 ..< chars.count {
+            for sub in ["A", "7", "Z", "M"] where String(chars[i]) != sub {
+                var c = chars
+                c[i] = Character(sub)
+                total += 1
+                if (try? Receipt.parse(String(c))) == nil { caught += 1 }
+            }
+        }
+        #expect(Double(caught) / Double(total) > 0.98)
+    }
+
+    @Test(arguments: ["", "ABCD", "U000-0000-0000-0000-0000-0000-0000", "0000-0000-0000-0000-0000-0000-0000-0", "\u{202e}AAAA", "ÄÄÄÄ-0000"])
+    func rejects(_ text: String) {
+        #expect(throws: ChorusError.self) { try Receipt.parse(text) }
+    }
+}
+
+@Suite struct EnvelopeTests {
+    let story = Array("my story, with a unique marker Q7X9-STORY".utf8)
+    let answers = try! AnswersText(arrivalMonth: "2026-11", fields: ["setting": ["home"], "consent": ["counts-only"]]).encoded()
+
+    @Test func reviewerAndAnalyst() throws {
+        let (rf, rr) = try makeKey("rev", .reviewer)
+        let (af, ar) = try makeKey("ana", .analyst)
+        let (of, _) = try makeKey("other", .reviewer)
+        let id = Receipt.generate().entryID
+        let env = try EnvelopeSealer.seal(id: id, answers: answers, story: SecretBytes(copying: story), recipients: [rr, ar])
+        #expect(!env.containsSubsequence(story))
+
+        let full = try EnvelopeOpener.open(env, keys: [try unlock(rf)], sections: .answersAndStory)
+        let check1 = full.id == id
+        #expect(check1)
+        let check2 = full.role == .reviewer
+        #expect(check2)
+        let check3 = full.answers.encoded() == answers
+        #expect(check3)
+        let check4 = full.story?.revealedBytes() == story
+        #expect(check4)
+
+        let analyst = try unlock(af)
+        let partial = try EnvelopeOpener.open(env, keys: [analyst], sections: .answersOnly)
+        let check5 = partial.answers.encoded() == answers
+        #expect(check5)
+        let check6 = !partial.hasStory
+        #expect(check6)
+        #expect(throws: EnvelopeError.storyNotAvailable) { try EnvelopeOpener.open(env, keys: [analyst], sections: .answersAndStory) }
+
+        #expect(throws: EnvelopeError.notRecipient) { try EnvelopeOpener.open(env, keys: [try unlock(of)], sections: .answersOnly) }
+    }
+
+    @Test func freshKeysEveryTime() throws {
+        let (_, rr) = try makeKey("rev", .reviewer)
+        let id = Receipt.generate().entryID
+        let a = try EnvelopeSealer.seal(id: id, answers: answers, story: SecretBytes(copying: story), recipients: [rr])
+        let b = try EnvelopeSealer.seal(id: id, answers: answers, story: SecretBytes(copying: story), recipients: [rr])
+        #expect(a.count == b.count)
+        #expect(a != b)
+    }
+
+    @Test func shortStoriesLookAlike() throws {
+        let (_, rr) = try makeKey("rev", .reviewer)
+        let sizes = try [1, 100, 2000, 4092].map { n in
+            try EnvelopeSealer.seal(id: Receipt.generate().entryID, answers: answers, story: SecretBytes(copying: [UInt8](repeating: 65, count: n)), recipients: [rr]).count
+        }
+        #expect(Set(sizes).count == 1)
+    }
+
+    @Test func everyByteIsAuthenticated() throws {
+        let (rf, rr) = try makeKey("rev", .reviewer)
+        let key = try unlock(rf)
+        let env = try EnvelopeSealer.seal(id: Receipt.generate().entryID, answers: answers, story: SecretBytes(copying: story), recipients: [rr])
+        // Flip one bit at many positions across every part: nothing must open.
+        for i in stride(from: 0, to: env.count, by: 37) {
+            var bad = env
+            bad[i] ^= 0x20
+            #expect(throws: EnvelopeError.self, "byte \(i)") { try EnvelopeOpener.open(bad, keys: [key], sections: .answersAndStory) }
+        }
+    }
+
+    @Test func tooManyOrNoRecipients() throws {
+        let (_, rr) = try makeKey("rev", .reviewer)
+        #expect(throws: ChorusError.self) { try EnvelopeSealer.seal(id: Receipt.generate().entryID, answers: answers, story: SecretBytes(copying: story), recipients: []) }
+        #expect(throws: ChorusError.self) {
+            try EnvelopeSealer.seal(id: Receipt.generate().entryID, answers: answers, story: SecretBytes(copying: story), recipients: Array(repeating: rr, count: 17))
+        }
+    }
+}
+
+extension Array where Element == UInt8 {
+    func containsSubsequence(_ needle: [UInt8]) -> Bool {
+        guard !needle.isEmpty, needle.count <= count else { return false }
+        for i in 0 ... (count - needle.count) where self[i] == needle[0] && Array(self[i ..< i + needle.count]) == needle { return true }
+        return false
+    }
+}
