@@ -15,8 +15,10 @@ let package = Package(
         .target(name: "ChorusCrypto", dependencies: ["CSodium"]),
         // Wire formats (envelope, batch, keys, receipts, answers): bytes only, no keys, no crypto.
         .target(name: "ChorusFormat"),
-        // Keys, sealing and opening.
+        // Keys, sealing and opening, questionnaire, the directory store, reading sources, the auditor.
         .target(name: "ChorusCore", dependencies: ["ChorusCrypto", "ChorusFormat"]),
+        // Counting with disclosure control (suppression, differential privacy) and reports.
+        .target(name: "ChorusStats", dependencies: ["ChorusCrypto"]),
         // Test-only: regenerates Tests/ChorusCoreTests/Vectors reproducibly from fixed keys and seeds.
         .executableTarget(
             name: "chorus-vectorgen",
@@ -30,6 +32,7 @@ let package = Package(
             dependencies: ["ChorusCore", "ChorusCrypto", "ChorusFormat"],
             exclude: ["Vectors"]
         ),
+        .testTarget(name: "ChorusStatsTests", dependencies: ["ChorusStats", "ChorusCrypto"]),
     ],
     swiftLanguageModes: [.v6]
 )
