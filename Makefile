@@ -2,7 +2,7 @@
 SWIFT ?= swift
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build test demo vectors vectors-check clean
+.PHONY: all deps build test demo report-png vectors vectors-check clean
 
 all: build
 
@@ -22,6 +22,15 @@ test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test
 	$(MAKE) vectors-check
+
+# The whole flow on a directory store in a temporary folder (keys, submissions, batch, withdrawal,
+# review, counts and an HTML report).
+demo: build
+	bash scripts/demo.sh .build/debug/chorus
+
+# Renders an HTML report with headless Chromium (installed from Debian when missing) to a PNG.
+report-png: build
+	bash scripts/render-report.sh
 
 # Rewrites Tests/ChorusCoreTests/Vectors from fixed keys and seeds.
 vectors: deps

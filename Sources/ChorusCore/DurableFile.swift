@@ -16,11 +16,14 @@ public enum DurableFile {
     /// left at `path` and the temporary file is removed. `zeroTimes` sets the file's times to
     /// 1970-01-01 (for envelopes, whose time would record when they were made).
     ///
+    /// `publicReadable` makes the file 0644 instead (a public key, meant to be handed out).
+    ///
     /// Errors: `path` exists (status `.cannotCreate`), its folder is missing (`.cannotCreate`),
     /// permission or read-only (`.permission`), anything else (`.ioError`), each one sentence.
-    public static func createExclusive(path: String, contents: [UInt8], zeroTimes: Bool = false) throws {
+    public static func createExclusive(path: String, contents: [UInt8], zeroTimes: Bool = false, publicReadable: Bool = false) throws {
         try createExclusive(path: path, zeroTimes: zeroTimes) { writer in
             try contents.withUnsafeBytes { try writer.write($0) }
+            if publicReadable, fchmod(writer.fd.raw, 0o644) != 0 { throw Posix.error("set the mode of", Posix.shown(path), errno) }
         }
     }
 

@@ -1,0 +1,81 @@
+import ArgumentParser
+import ChorusCore
+import ChorusCrypto
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `--key FILE` (repeatable) and `--passphrase-file FILE` (one for all keys, or one per key).
+struct KeyOptions: ParsableArguments {
+    @Option(name: .customLong("key"), help: "A secret key file (repeatable: old and new keys after a rotation).")
+    var keys: [String] = []
+
+    @Option(name: .customLong("passphrase-file"), help: "Read the key's passphrase from the first line of this file (repeat once per --key, or give one for all).")
+    var passphraseFiles: [String] = []
+
+    func validate() throws {
+        if passphraseFiles.count > 1 && passphraseFiles.count != keys.count {
+            throw ValidationError("give one --passphrase-file for all keys, or one per --key (\(keys.count) keys, \(passphraseFiles.count) passphrase files)")
+        }
+    }
+
+    /// Reads and unlocks every key; a key readable by others is refused (exit 77).
+    func unlock() throws -> [UnlockedKey] {
+        var out: [UnlockedKey] = []
+        for (i, path) in keys.enumerated() {
+            let bytes = try KeyFiles.readSecretKeyFile(path)
+            let file = try KeyFiles.inspectSecretKey(bytes, path: path)
+            let passFile = passphraseFiles.isEmpty ? nil : passphraseFiles[passphraseFiles.count == 1 ? 0 : i]
+            let passphrase = try Passphrase.forUnlocking(file: passFile, keyPath: path)
+            let key = try KeyFiles.unlock(bytes, passphrase: passphrase, path: path)
+            if file.opsLimit < 2 { warn("\(path) uses test-only passphrase costs; never use it for real stories") }
+            out.append(key)
+        }
+        return out
+    }
+}
+
+/// Says, for each key that opened nothing, that it is a recipient of no entry; true if any.
+func reportUnusedKeys(_ keys: [UnlockedKey], _ summary: AuditSummary) -> Bool {
+    var any = false
+    for (i, key) in keys.enumerated() where summary.openedByKey[i] == 0 {
+        printErr("chorus: error: the \(key.role) key '\(key.name)' (fingerprint \(key.fingerprint)) is a recipient of no entry in these sources")
+        any = true
+    }
+    return any
+}
+
+/// A progress line on stderr, only when stderr is a terminal and the work is long.
+final class ProgressLine: @unchecked Sendable {
+    private let enabled: Bool
+    private let start = monotonicSeconds()
+    private var last = 0.0
+    private let verb: String
+
+    init(verb: String) {
+        self.verb = verb
+        enabled = Terminal.stderrIsTerminal
+    }
+
+    /// Called with the running count (serially).
+    func update(_ n: Int) {
+        guard enabled, n >= 1000 else { return }
+        let now = monotonicSeconds()
+        guard now - last >= 0.2 else { return }
+        last = now
+        let rate = Double(n) / max(now - start, 0.001)
+        let bar = String(repeating: "#", count: min(30, Int(log2(Double(n)))))
+        Terminal.writeAll(2, "\r\(verb) \(n) entries  \(Int(rate))/s  \(bar)\u{1B}[K")
+    }
+
+    func finish() {
+        if enabled && last > 0 { Terminal.writeAll(2, "\r\u{1B}[K") }
+    }
+}
+
+func monotonicSeconds() -> Double {
+    var t = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &t)
+    return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
+}

@@ -1,0 +1,99 @@
+import ArgumentParser
+import ChorusCore
+import ChorusCrypto
+import ChorusFormat
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct KeygenCommand: ChorusCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "keygen",
+        abstract: "Make a reviewer or analyst key pair.",
+        discussion: """
+            The public key (NAME.pub) goes to submitters, by default into ./Keys. The secret key is \
+            encrypted with a passphrase (Argon2id, MODERATE cost) and written with mode 0600; it is never \
+            overwritten. Keep it on the reviewer's own, ideally offline, machine.
+            """
+    )
+
+    @Option(help: "A name for the key (1 to 64 printable ASCII characters, no spaces), shown to users.")
+    var name: String
+
+    @Option(help: "reviewer (opens answers and story) or analyst (opens answers only).")
+    var role: String = "reviewer"
+
+    @Option(name: .customLong("public-out"), help: "Where to write the public key (default: Keys/NAME.pub).")
+    var publicOut: String?
+
+    @Option(name: .customLong("secret-out"), help: "Where to write the secret key (default: ~/.config/chorus/keys/NAME.key, folder 0700).")
+    var secretOut: String?
+
+    @Option(name: .customLong("passphrase-file"), help: "Read the passphrase from the first line of this file instead of asking twice on the terminal.")
+    var passphraseFile: String?
+
+    @Option(name: .customLong("kdf-cost"), help: "Argon2id cost: moderate (default, ~0.6 s and 256 MiB to unlock), sensitive, or test-only (fast and weak: for automated tests only).")
+    var kdfCost: String = "moderate"
+
+    func validate() throws {
+        guard Role(name: role) != nil else { throw ValidationError("--role must be reviewer or analyst, not '\(displaySafe(role))'") }
+        guard ["moderate", "sensitive", "test-only"].contains(kdfCost) else {
+            throw ValidationError("--kdf-cost must be moderate, sensitive or test-only")
+        }
+    }
+
+    func execute() throws {
+        let role = Role(name: role)!
+        let cost: PasswordHash.Parameters = kdfCost == "sensitive" ? .sensitive : kdfCost == "test-only" ? .testOnly : .moderate
+        let publicPath = publicOut ?? "Keys/\(name).pub"
+        let secretPath = try secretOut ?? defaultSecretPath()
+        for path in [publicPath, secretPath] where access(path, F_OK) == 0 {
+            throw ChorusError(.cannotCreate, "\(path) already exists; chorus never overwrites a key (choose another name or path)")
+        }
+        let passphrase = try Passphrase.forNewKey(file: passphraseFile)
+        let made = try KeyFiles.generate(name: name, role: role, passphrase: passphrase, cost: cost)
+        try ensureParentFolder(of: publicPath, mode: 0o755)
+        try ensureParentFolder(of: secretPath, mode: 0o700)
+        try DurableFile.createExclusive(path: secretPath, contents: Array(made.secretFile.utf8))
+        do {
+            try DurableFile.createExclusive(path: publicPath, contents: Array(made.recipient.fileText.utf8), publicReadable: true)
+        } catch {
+            unlink(secretPath)
+            throw error
+        }
+        if cost == .testOnly { warn("this key uses test-only passphrase costs; never use it for real stories") }
+        printErr("made \(role) key '\(name)', fingerprint \(made.recipient.fingerprint)")
+        printErr("  public key: \(publicPath)  (give it to submitters)")
+        printErr("  secret key: \(secretPath)  (mode 0600; keep it on the reviewer's machine, with its passphrase)")
+        printOut(made.recipient.fingerprint)
+    }
+
+    private func defaultSecretPath() throws -> String {
+        let base: String
+        if let xdg = getenv("XDG_CONFIG_HOME"), xdg.pointee != 0 {
+            base = String(cString: xdg)
+        } else if let home = getenv("HOME"), home.pointee != 0 {
+            base = String(cString: home) + "/.config"
+        } else {
+            throw ChorusError.usage("no HOME to put the secret key in; give --secret-out FILE")
+        }
+        return "\(base)/chorus/keys/\(name).key"
+    }
+}
+
+/// Creates the folders above `path` that are missing, with `mode`.
+func ensureParentFolder(of path: String, mode: mode_t) throws {
+    var components = path.split(separator: "/", omittingEmptySubsequences: false).dropLast()
+    guard !components.isEmpty else { return }
+    var current = path.hasPrefix("/") ? "" : "."
+    if path.hasPrefix("/") { components = components.dropFirst() }
+    for c in components where !c.isEmpty {
+        current += "/" + c
+        if mkdir(current, mode) == 0 {
+            chmod(current, mode)  // exactly `mode`, whatever the umask
+        } else if errno != EEXIST {
+            throw ChorusError(.cannotCreate, "cannot create folder \(current): \(String(cString: strerror(errno)))")
+        }
+    }
+}

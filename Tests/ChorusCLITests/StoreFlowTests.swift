@@ -1,0 +1,159 @@
+import Foundation
+import Testing
+
+@Suite struct StoreFlowCLITests {
+    func ready() throws -> CLI {
+        let cli = try CLI()
+        try cli.makeKeys()
+        let r = try cli.run(["init", "--store", "store"])
+        #expect(r.status == 0, "\(r)")
+        return cli
+    }
+
+    @Test func initTwiceChangesNothing() throws {
+        let cli = try ready()
+        let before = try cli.read("store/chorus-store.json")
+        let r = try cli.run(["init", "--store", "store"])
+        #expect(r.status == 0)
+        #expect(r.stderr.contains("already a Chorus store"))
+        #expect(try cli.read("store/chorus-store.json") == before)
+    }
+
+    @Test func initWithASchemaFile() throws {
+        let cli = try CLI()
+        try cli.makeKeys()
+        try cli.write("schema.json", """
+            {"fields": [{"id": "where", "label": "Where", "kind": "single", "values": ["here", "there"], "required": true}]}
+            """)
+        #expect(try cli.run(["init", "--store", "s", "--schema", "schema.json"]).status == 0)
+        let ok = try cli.run(["submit", "--store", "s", "--answer", "where=here"], stdin: "story")
+        #expect(ok.status == 0, "\(ok)")
+        let bad = try cli.run(["submit", "--store", "s", "--answer", "setting=home"], stdin: "story")
+        #expect(bad.status == 64)
+        try cli.write("bad.json", "{\"fields\": []}")
+        let refused = try cli.run(["init", "--store", "t", "--schema", "bad.json"])
+        #expect(refused.status == 65, "\(refused)")
+    }
+
+    @Test func batchThenReviewEverythingOnce() throws {
+        let cli = try ready()
+        for i in 0 ..< 5 { try cli.submit("story number \(i)") }
+        let b = try cli.run(["batch", "--store", "store"])
+        #expect(b.status == 0, "\(b)")
+        let path = b.stdout.trimmingCharacters(in: .newlines)
+        #expect(path.hasSuffix(".batch"))
+        #expect(FileManager.default.fileExists(atPath: cli.path(path)))
+        #expect(cli.allFiles(under: cli.path("store/inbox")).isEmpty)
+        let empty = try cli.run(["batch", "--store", "store"])
+        #expect(empty.status == 0)
+        #expect(empty.stdout.isEmpty)
+        #expect(empty.stderr.contains("empty"))
+
+        let v = try cli.run(["verify", "store"])
+        #expect(v.status == 0, "\(v)")
+        let r = try cli.run(["review", "--key", "rev.key", "--passphrase-file", "pass", "--format", "jsonl", "store"])
+        #expect(r.status == 0, "\(r)")
+        let stories = r.stdout.split(separator: "\n").map { line -> String in
+            let obj = try! JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
+            return obj["story"] as! String
+        }
+        #expect(Set(stories) == Set((0 ..< 5).map { "story number \($0)" }))
+        // The batch file given directly reads the same.
+        let direct = try cli.run(["review", "--key", "rev.key", "--passphrase-file", "pass", "--format", "jsonl", path])
+        #expect(direct.status == 0)
+        #expect(direct.stdout.split(separator: "\n").count == 5)
+    }
+
+    @Test func withdrawBeforeAndAfterBatching() throws {
+        let cli = try ready()
+        let early = try cli.submit("withdrawn from the inbox")
+        let late = try cli.submit("withdrawn after batching")
+        try cli.submit("kept")
+        let w1 = try cli.run(["withdraw", "--store", "store"], stdin: early + "\n")
+        #expect(w1.status == 0, "\(w1)")
+        #expect(w1.stderr.contains("removed from the store's inbox"))
+        let b = try cli.run(["batch", "--store", "store"])
+        #expect(b.status == 0)
+        let w2 = try cli.run(["withdraw", "--store", "store"], stdin: late)
+        #expect(w2.status == 0, "\(w2)")
+        #expect(w2.stderr.contains("already in a closed batch"))
+        let w3 = try cli.run(["withdraw", "--store", "store"], stdin: late)
+        #expect(w3.stderr.contains("already withdrawn"))
+
+        let r = try cli.run(["review", "--key", "rev.key", "--passphrase-file", "pass", "--format", "jsonl", "store"])
+        #expect(r.status == 0, "\(r)")
+        #expect(r.stdout.contains("kept"))
+        #expect(!r.stdout.contains("withdrawn from"))
+        #expect(!r.stdout.contains("after batching"))
+
+        // The tombstone travels with the next batch, so the first batch alone plus the next batch withdraw it too.
+        try cli.submit("another")
+        let b2 = try cli.run(["batch", "--store", "store"])
+        let both = try cli.run(["review", "--key", "rev.key", "--passphrase-file", "pass", "--format", "jsonl",
+                                b.stdout.trimmingCharacters(in: .newlines), b2.stdout.trimmingCharacters(in: .newlines)])
+        #expect(both.status == 0, "\(both)")
+        #expect(!both.stdout.contains("after batching"))
+        #expect(both.stdout.split(separator: "\n").count == 2)
+    }
+
+    @Test func withdrawHonestCases() throws {
+        let cli = try ready()
+        // A valid receipt of nothing in this store.
+        let other = try CLI()
+        try other.makeKeys()
+        _ = try other.run(["init", "--store", "store"])
+        let foreign = try other.submit("elsewhere")
+        let r = try cli.run(["withdraw", "--store", "store"], stdin: foreign)
+        #expect(r.status == 66, "\(r)")
+        #expect(r.stderr.contains("no story with this receipt"))
+        // A typo is caught before any lookup.
+        var typo = Array(foreign)
+        typo[5] = typo[5] == "A" ? "B" : "A"
+        let t = try cli.run(["withdraw", "--store", "store"], stdin: String(typo))
+        #expect(t.status == 65, "\(t)")
+        #expect(t.stderr.contains("typo"))
+        // Never from argv.
+        let argv = try cli.run(["withdraw", "--store", "store", foreign])
+        #expect(argv.status == 64)
+    }
+
+    @Test func verifyFindsDamage() throws {
+        let cli = try ready()
+        for i in 0 ..< 3 { try cli.submit("story \(i)") }
+        let b = try cli.run(["batch", "--store", "store"]).stdout.trimmingCharacters(in: .newlines)
+        var bytes = try cli.read(b)
+        bytes[bytes.count / 2] ^= 0x40
+        try cli.write("damaged.batch", bytes: bytes)
+        let v = try cli.run(["verify", "damaged.batch"])
+        #expect(v.status == 65, "\(v)")
+        try cli.write("store/tmp/leftover", "x")
+        try cli.write("store/inbox/not-an-entry", "x")
+        let s = try cli.run(["verify", "store"])
+        #expect(s.status == 65, "\(s)")
+        #expect(s.stderr.contains("not-an-entry"))
+    }
+
+    @Test func fiftyConcurrentSubmitters() throws {
+        let cli = try ready()
+        let receipts = Locked<[String]>([])
+        DispatchQueue.concurrentPerform(iterations: 50) { i in
+            let r = try! cli.run(["submit", "--store", "store"] + CLI.answers, stdin: "concurrent story \(i)")
+            #expect(r.status == 0, "\(r)")
+            receipts.mutate { $0.append(r.stdout.trimmingCharacters(in: .newlines)) }
+        }
+        #expect(Set(receipts.value).count == 50)
+        #expect(cli.allFiles(under: cli.path("store/inbox")).count == 50)
+        #expect(cli.allFiles(under: cli.path("store/tmp")).isEmpty)
+        let v = try cli.run(["verify", "store", "--key", "rev.key", "--passphrase-file", "pass"])
+        #expect(v.status == 0, "\(v)")
+        #expect(v.stdout.contains("opened 50 entries"))
+    }
+}
+
+final class Locked<T>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var _value: T
+    init(_ v: T) { _value = v }
+    var value: T { lock.lock(); defer { lock.unlock() }; return _value }
+    func mutate(_ f: (inout T) -> Void) { lock.lock(); f(&_value); lock.unlock() }
+}
