@@ -119,22 +119,13 @@ public enum KeyFiles {
 
     /// Reads a secret key file, refusing one that others can read (exit 77).
     public static func readSecretKeyFile(_ path: String) throws -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-            let e = errno
-            if e == ENOENT { throw ChorusError.noInput("secret key \(path) does not exist") }
-            if e == EACCES { throw ChorusError.permission("cannot read secret key \(path): permission denied") }
-            throw ChorusError.io("cannot open secret key \(path): \(String(cString: strerror(e)))")
+        try readSmallFile(path, limit: 4096, what: "secret key") { st in
+            guard (st.st_mode & S_IFMT) == S_IFREG else { throw ChorusError.data("secret key \(path) is not a regular file") }
+            if st.st_mode & 0o077 != 0 {
+                let mode = String(st.st_mode & 0o777, radix: 8)
+                throw ChorusError.permission("secret key \(path) can be read by others (mode \(mode)); run 'chmod 600 \(path)' and check who may have copied it")
+            }
         }
-        defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0 else { throw ChorusError.io("cannot stat secret key \(path): \(String(cString: strerror(errno)))") }
-        guard (st.st_mode & S_IFMT) == S_IFREG else { throw ChorusError.data("secret key \(path) is not a regular file") }
-        if st.st_mode & 0o077 != 0 {
-            let mode = String(st.st_mode & 0o777, radix: 8)
-            throw ChorusError.permission("secret key \(path) can be read by others (mode \(mode)); run 'chmod 600 \(path)' and check who may have copied it")
-        }
-        return try readAll(fd: fd, limit: 4096, path: path, what: "secret key file")
     }
 
     /// Unlocks a secret key file with a passphrase. A wrong passphrase (or a damaged file) exits 77.
@@ -173,8 +164,9 @@ func listDirectory(_ path: String) throws -> [String] {
     return names
 }
 
-/// Reads a whole small file, refusing one larger than `limit`.
-public func readSmallFile(_ path: String, limit: Int, what: String) throws -> [UInt8] {
+/// Reads a whole small file, refusing one larger than `limit`. `check` sees the opened file's
+/// status first (e.g. to refuse a secret key that others can read).
+public func readSmallFile(_ path: String, limit: Int, what: String, check: ((stat) throws -> Void)? = nil) throws -> [UInt8] {
     let fd = open(path, O_RDONLY | O_CLOEXEC)
     guard fd >= 0 else {
         let e = errno
@@ -183,6 +175,11 @@ public func readSmallFile(_ path: String, limit: Int, what: String) throws -> [U
         throw ChorusError.io("cannot open \(what) \(path): \(String(cString: strerror(e)))")
     }
     defer { close(fd) }
+    if let check {
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw ChorusError.io("cannot read \(what) \(path): \(String(cString: strerror(errno)))") }
+        try check(st)
+    }
     return try readAll(fd: fd, limit: limit, path: path, what: what)
 }
 

@@ -2,16 +2,8 @@ import Foundation
 import Testing
 
 @Suite struct StoreFlowCLITests {
-    func ready() throws -> CLI {
-        let cli = try CLI()
-        try cli.makeKeys()
-        let r = try cli.run(["init", "--store", "store"])
-        #expect(r.status == 0, "\(r)")
-        return cli
-    }
-
     @Test func initTwiceChangesNothing() throws {
-        let cli = try ready()
+        let cli = try CLI.withStore()
         let before = try cli.read("store/chorus-store.json")
         let r = try cli.run(["init", "--store", "store"])
         #expect(r.status == 0)
@@ -36,7 +28,7 @@ import Testing
     }
 
     @Test func batchThenReviewEverythingOnce() throws {
-        let cli = try ready()
+        let cli = try CLI.withStore()
         for i in 0 ..< 5 { try cli.submit("story number \(i)") }
         let b = try cli.run(["batch", "--store", "store"])
         #expect(b.status == 0, "\(b)")
@@ -65,7 +57,7 @@ import Testing
     }
 
     @Test func withdrawBeforeAndAfterBatching() throws {
-        let cli = try ready()
+        let cli = try CLI.withStore()
         let early = try cli.submit("withdrawn from the inbox")
         let late = try cli.submit("withdrawn after batching")
         try cli.submit("kept")
@@ -97,7 +89,7 @@ import Testing
     }
 
     @Test func withdrawHonestCases() throws {
-        let cli = try ready()
+        let cli = try CLI.withStore()
         // A valid receipt of nothing in this store.
         let other = try CLI()
         try other.makeKeys()
@@ -118,7 +110,7 @@ import Testing
     }
 
     @Test func verifyFindsDamage() throws {
-        let cli = try ready()
+        let cli = try CLI.withStore()
         for i in 0 ..< 3 { try cli.submit("story \(i)") }
         let b = try cli.run(["batch", "--store", "store"]).stdout.trimmingCharacters(in: .newlines)
         var bytes = try cli.read(b)
@@ -134,7 +126,7 @@ import Testing
     }
 
     @Test func fiftyConcurrentSubmitters() throws {
-        let cli = try ready()
+        let cli = try CLI.withStore()
         let receipts = Locked<[String]>([])
         DispatchQueue.concurrentPerform(iterations: 50) { i in
             let r = try! cli.run(["submit", "--store", "store"] + CLI.answers, stdin: "concurrent story \(i)")

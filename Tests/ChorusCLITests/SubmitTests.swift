@@ -2,16 +2,8 @@ import Foundation
 import Testing
 
 @Suite struct SubmitCLITests {
-    func ready() throws -> CLI {
-        let cli = try CLI()
-        try cli.makeKeys()
-        let r = try cli.run(["init", "--store", "store"])
-        #expect(r.status == 0, "\(r)")
-        return cli
-    }
-
     @Test func fromStdinPrintsOnlyTheReceipt() throws {
-        let cli = try ready()
+        let cli = try CLI.withStore()
         let r = try cli.run(["submit", "--store", "store"] + CLI.answers, stdin: "my story\n")
         #expect(r.status == 0, "\(r)")
         let lines = r.stdout.split(separator: "\n")
@@ -22,7 +14,7 @@ import Testing
     }
 
     @Test func fromFileAndToOutThenImport() throws {
-        let cli = try ready()
+        let cli = try CLI.withStore()
         try cli.write("story.txt", "a story from a file")
         let r = try cli.run(["submit", "--out", "env.chorus", "--file", "story.txt"] + CLI.answers)
         #expect(r.status == 0, "\(r)")
@@ -37,7 +29,7 @@ import Testing
     }
 
     @Test func importReportsEachBadFileAndKeepsGoing() throws {
-        let cli = try ready()
+        let cli = try CLI.withStore()
         try cli.write("story.txt", "a story")
         _ = try cli.run(["submit", "--out", "good1", "--file", "story.txt"] + CLI.answers)
         _ = try cli.run(["submit", "--out", "good2", "--file", "story.txt"] + CLI.answers)
@@ -54,7 +46,7 @@ import Testing
     }
 
     @Test func storyNeverOnTheCommandLine() throws {
-        let cli = try ready()
+        let cli = try CLI.withStore()
         let r = try cli.run(["submit", "--store", "store"] + CLI.answers + ["He followed me home every night"])
         #expect(r.status == 64)
         #expect(r.stderr.contains("never takes a story on the command line"))
@@ -69,7 +61,7 @@ import Testing
         (["--answer", "setting"], "="),
     ])
     func badAnswersExit64AndWriteNothing(_ extra: [String], _ words: String) throws {
-        let cli = try ready()
+        let cli = try CLI.withStore()
         let replaced = String(extra[1].split(separator: "=").first ?? "")
         let base = ["kind": "verbal", "setting": "workplace", "perpetrator-role": "supervisor", "reported": "no", "consent": "counts-only"]
             .filter { $0.key != replaced }.sorted { $0.key < $1.key }.flatMap { ["--answer", "\($0.key)=\($0.value)"] }
@@ -80,14 +72,14 @@ import Testing
     }
 
     @Test func missingRequiredAnswer() throws {
-        let cli = try ready()
+        let cli = try CLI.withStore()
         let r = try cli.run(["submit", "--store", "store", "--answer", "kind=verbal"], stdin: "story")
         #expect(r.status == 64)
         #expect(r.stderr.contains("setting") || r.stderr.contains("required"))
     }
 
     @Test func badStories() throws {
-        let cli = try ready()
+        let cli = try CLI.withStore()
         let empty = try cli.run(["submit", "--store", "store"] + CLI.answers, stdin: "")
         #expect([64, 65].contains(empty.status), "\(empty)")
         let binary = try cli.run(["submit", "--store", "store"] + CLI.answers, stdinBytes: [0x66, 0xff, 0xfe, 0x00])
@@ -99,7 +91,7 @@ import Testing
     }
 
     @Test func needsAReviewerRecipient() throws {
-        let cli = try ready()
+        let cli = try CLI.withStore()
         let r = try cli.run(["submit", "--store", "store", "--recipients", "Keys/ana.pub"] + CLI.answers, stdin: "story")
         #expect(r.status == 64)
         #expect(r.stderr.contains("reviewer"))
@@ -108,7 +100,7 @@ import Testing
     }
 
     @Test func refusesAFolderThatIsNotAStore() throws {
-        let cli = try ready()
+        let cli = try CLI.withStore()
         try FileManager.default.createDirectory(atPath: cli.path("plain"), withIntermediateDirectories: true)
         try cli.write("plain/notes.txt", "hello")
         let r = try cli.run(["submit", "--store", "plain"] + CLI.answers, stdin: "story")
@@ -117,7 +109,7 @@ import Testing
     }
 
     @Test func noPlaintextOnDisk() throws {
-        let cli = try ready()
+        let cli = try CLI.withStore()
         let marker = "UNIQUE-MARKER-\(UUID().uuidString)"
         try cli.submit("the story with \(marker) inside")
         _ = try cli.run(["batch", "--store", "store"])
@@ -136,7 +128,7 @@ import Testing
     }
 
     @Test func fileTimesAndModesInTheStore() throws {
-        let cli = try ready()
+        let cli = try CLI.withStore()
         try cli.submit("a story")
         for file in cli.allFiles(under: cli.path("store/inbox")) {
             let attrs = try FileManager.default.attributesOfItem(atPath: file)

@@ -88,6 +88,15 @@ final class CLI: @unchecked Sendable {
         }
     }
 
+    /// A CLI folder with keys (`rev`, `ana`) and an initialised store `store`.
+    static func withStore() throws -> CLI {
+        let cli = try CLI()
+        try cli.makeKeys()
+        let r = try cli.run(["init", "--store", "store"])
+        #expect(r.status == 0, "\(r)")
+        return cli
+    }
+
     /// Submits a story into `store` and returns the receipt.
     @discardableResult
     func submit(_ story: String, store: String = "store", answers: [String] = CLI.answers) throws -> String {
