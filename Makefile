@@ -2,7 +2,7 @@
 SWIFT ?= swift
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build test demo report-png vectors vectors-check clean
+.PHONY: all deps build test demo report-png vectors vectors-check sanitize clean
 
 all: build
 
@@ -40,6 +40,16 @@ vectors-check: deps
 	@tmp=$$(mktemp -d) && $(SWIFT) run chorus-vectorgen "$$tmp/v" >/dev/null && \
 	if diff -r "$$tmp/v" Tests/ChorusCoreTests/Vectors >/dev/null; then echo "vectors: reproducible"; rm -rf "$$tmp"; \
 	else echo "vectors: the committed vectors differ from the generator's output"; rm -rf "$$tmp"; exit 1; fi
+
+# The whole suite under AddressSanitizer, then under ThreadSanitizer, each in its own build folder
+# (so neither disturbs the other builds). The CLI tests run the chorus binary built alongside, so the
+# command itself runs instrumented too. LeakSanitizer also reports what the toolchain's XCTest and
+# Foundation never free (even an empty test run does): those libraries are suppressed, not Chorus.
+LSAN_TOOLCHAIN := leak:libXCTest.so\nleak:libFoundation.so\nleak:libFoundationEssentials.so\n
+sanitize: deps
+	@mkdir -p .build-asan && printf '$(LSAN_TOOLCHAIN)' > .build-asan/lsan-toolchain.supp
+	LSAN_OPTIONS=suppressions=$(CURDIR)/.build-asan/lsan-toolchain.supp $(SWIFT) test --sanitize=address --scratch-path .build-asan
+	$(SWIFT) test --sanitize=thread --scratch-path .build-tsan
 
 clean:
 	rm -rf .build

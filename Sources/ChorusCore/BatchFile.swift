@@ -109,7 +109,11 @@ public final class BatchReader {
         self.schemaBytes = schemaBytes
         schema = try Self.decodeSchema(schemaBytes, path: path)
         var tombstones: [[UInt8]] = []
-        tombstones.reserveCapacity(header.tombstoneCount)
+        // Not `reserveCapacity(header.tombstoneCount)`: the count fits the file size, but a sparse file
+        // makes size cheap (2^32 - 1 tombstones fit a 137 GB file that takes no disk space), and
+        // reserving by a declared count would allocate 34 GB before reading a byte. The array grows
+        // only with tombstones actually read, which are checked one by one.
+        tombstones.reserveCapacity(min(header.tombstoneCount, 4096))
         var id = [UInt8](repeating: 0, count: BatchFormat.idLength)
         for i in 0 ..< header.tombstoneCount {
             guard try id.withUnsafeMutableBytes({ try stream.read(into: $0, hash: true) }) == id.count else {
@@ -146,9 +150,9 @@ public final class BatchReader {
         guard room >= 4 else {
             return try lose("entry \(index) of \(shownPath) is cut off before its length: the file ends too early")
         }
-        var prefix = [UInt8](repeating: 0, count: 4)
-        _ = try prefix.withUnsafeMutableBytes { try stream.read(into: $0, hash: true) }
-        let length = Int(prefix.reduce(UInt32(0)) { ($0 << 8) | UInt32($1) })
+        var prefix: UInt32 = 0
+        _ = try withUnsafeMutableBytes(of: &prefix) { try stream.read(into: $0, hash: true) }
+        let length = Int(UInt32(bigEndian: prefix))
         guard length <= room - 4 else {
             return try lose("entry \(index) of \(shownPath) says it is \(length) bytes long, which runs past the end of the file")
         }
@@ -157,8 +161,13 @@ public final class BatchReader {
             partial.badEntries += 1
             return .bad(index: index, problem: "entry \(index) of \(shownPath) is \(length) bytes long, which no envelope can be; it was skipped")
         }
-        var bytes = [UInt8](repeating: 0, count: length)
-        let got = try bytes.withUnsafeMutableBytes { try stream.read(into: $0, hash: true) }
+        // Filled straight from the read buffer (no zeroing first): every byte is written, and on a
+        // short read only the `got` bytes read are kept.
+        var got = 0
+        let bytes = try [UInt8](unsafeUninitializedCapacity: length) { buffer, initialized in
+            got = try stream.read(into: UnsafeMutableRawBufferPointer(buffer), hash: true)
+            initialized = got
+        }
         guard got == length else {
             return try lose("entry \(index) of \(shownPath) is cut off: the file is shorter than its size said (did it change while being read?)")
         }

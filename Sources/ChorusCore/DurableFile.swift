@@ -21,9 +21,11 @@ public enum DurableFile {
     /// Errors: `path` exists (status `.cannotCreate`), its folder is missing (`.cannotCreate`),
     /// permission or read-only (`.permission`), anything else (`.ioError`), each one sentence.
     public static func createExclusive(path: String, contents: [UInt8], zeroTimes: Bool = false, publicReadable: Bool = false) throws {
-        try createExclusive(path: path, zeroTimes: zeroTimes) { writer in
-            try contents.withUnsafeBytes { try writer.write($0) }
-            if publicReadable, fchmod(writer.fd.raw, 0o644) != 0 { throw Posix.error("set the mode of", Posix.shown(path), errno) }
+        try Posix.explaining("create \(Posix.shown(path))", "nothing was written") {
+            try createExclusive(path: path, zeroTimes: zeroTimes) { writer in
+                try contents.withUnsafeBytes { try writer.write($0) }
+                if publicReadable, fchmod(writer.fd.raw, 0o644) != 0 { throw Posix.error("set the mode of", Posix.shown(path), errno) }
+            }
         }
     }
 

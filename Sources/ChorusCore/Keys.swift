@@ -62,7 +62,9 @@ public enum KeyFiles {
         for path in paths {
             var st = stat()
             guard stat(path, &st) == 0 else {
-                throw ChorusError.noInput("cannot read recipients from \(path): \(String(cString: strerror(errno)))")
+                let e = errno
+                let why = "cannot read recipients from \(Posix.shown(path)): \(Posix.reason(e))"
+                throw e == ENOENT || e == ENOTDIR ? ChorusError.noInput(why) : ChorusError(Posix.status(e), why)
             }
             if (st.st_mode & S_IFMT) == S_IFDIR {
                 let names = try listDirectory(path).filter { $0.hasSuffix(".pub") }.sorted()
@@ -82,9 +84,9 @@ public enum KeyFiles {
             let f = try PublicKeyFile.parse(bytes)
             return RecipientKey(role: f.role, publicKey: try PublicKey(rawBytes: f.rawKey), name: f.name)
         } catch let e as FormatError {
-            throw ChorusError.data("\(path) is not a valid Chorus public key: \(e)")
+            throw ChorusError.data("\(Posix.shown(path)) is not a valid Chorus public key: \(e)")
         } catch let e as CryptoError {
-            throw ChorusError.data("\(path) is not a usable public key: \(e)")
+            throw ChorusError.data("\(Posix.shown(path)) is not a usable public key: \(e)")
         }
     }
 
@@ -113,19 +115,26 @@ public enum KeyFiles {
         do {
             return try SecretKeyFile.parse(bytes)
         } catch let e as FormatError {
-            throw ChorusError.data("\(path) is not a valid Chorus secret key: \(e)")
+            throw ChorusError.data("\(Posix.shown(path)) is not a valid Chorus secret key: \(e)")
         }
     }
 
-    /// Reads a secret key file, refusing one that others can read (exit 77).
+    /// Reads a secret key file, refusing one that others can read (exit 77). A public key file given
+    /// where the secret key belongs (public keys are meant to be readable by all) is named as such
+    /// (exit 65) instead of being called a secret that others can read.
     public static func readSecretKeyFile(_ path: String) throws -> [UInt8] {
-        try readSmallFile(path, limit: 4096, what: "secret key") { st in
-            guard (st.st_mode & S_IFMT) == S_IFREG else { throw ChorusError.data("secret key \(path) is not a regular file") }
-            if st.st_mode & 0o077 != 0 {
-                let mode = String(st.st_mode & 0o777, radix: 8)
-                throw ChorusError.permission("secret key \(path) can be read by others (mode \(mode)); run 'chmod 600 \(path)' and check who may have copied it")
-            }
+        let shown = Posix.shown(path)
+        var openMode: mode_t? = nil
+        let bytes = try readSmallFile(path, limit: 4096, what: "secret key") { st in
+            if st.st_mode & 0o077 != 0 { openMode = st.st_mode & 0o777 }
         }
+        if let mode = openMode {
+            if (try? PublicKeyFile.parse(bytes)) != nil {
+                throw ChorusError.data("\(shown) is a public key file, not a secret key; give the secret key file that chorus keygen wrote with it (--secret-out)")
+            }
+            throw ChorusError.permission("secret key \(shown) can be read by others (mode \(String(mode, radix: 8))); run 'chmod 600 \(shown)' and check who may have copied it")
+        }
+        return bytes
     }
 
     /// Unlocks a secret key file with a passphrase. A wrong passphrase (or a damaged file) exits 77.
@@ -136,17 +145,17 @@ public enum KeyFiles {
         do {
             wrap = try PasswordHash.deriveKey(length: 32, passphrase: passphrase, salt: file.salt, parameters: cost)
         } catch {
-            throw ChorusError.io("cannot unlock \(path): the passphrase hash needs \(file.memoryBytes >> 20) MiB of memory and could not get it")
+            throw ChorusError.io("cannot unlock \(Posix.shown(path)): the passphrase hash needs \(file.memoryBytes >> 20) MiB of memory and could not get it")
         }
         let secret: SecretBytes
         do {
             secret = try XChaCha20Poly1305.open(file.sealedSecret, associatedData: file.associatedData, nonce: file.nonce, key: wrap)
         } catch {
-            throw ChorusError.permission("cannot unlock \(path): wrong passphrase, or the key file was damaged")
+            throw ChorusError.permission("cannot unlock \(Posix.shown(path)): wrong passphrase, or the key file was damaged")
         }
         let key = try SecretKey(rawSecret: secret)
         guard ConstantTime.equals(key.publicKey.rawBytes, file.publicKey) else {
-            throw ChorusError.data("secret key \(path) is inconsistent: its secret part does not match its public key")
+            throw ChorusError.data("secret key \(Posix.shown(path)) is inconsistent: its secret part does not match its public key")
         }
         return UnlockedKey(role: file.role, name: file.name, secret: key)
     }
@@ -154,7 +163,10 @@ public enum KeyFiles {
 
 /// Names in a folder (not `.` or `..`), or a ChorusError naming it.
 func listDirectory(_ path: String) throws -> [String] {
-    guard let d = opendir(path) else { throw ChorusError.io("cannot read folder \(path): \(String(cString: strerror(errno)))") }
+    guard let d = opendir(path) else {
+        let e = errno
+        throw ChorusError(Posix.status(e), "cannot read folder \(Posix.shown(path)): \(Posix.reason(e))")
+    }
     defer { closedir(d) }
     var names: [String] = []
     while let e = readdir(d) {
@@ -164,23 +176,70 @@ func listDirectory(_ path: String) throws -> [String] {
     return names
 }
 
-/// Reads a whole small file, refusing one larger than `limit`. `check` sees the opened file's
-/// status first (e.g. to refuse a secret key that others can read).
+/// Reads a whole small file given by the user, refusing one larger than `limit`, a folder, and
+/// anything that is not a regular file (a FIFO, a socket, a device): the file is opened with
+/// O_NONBLOCK, so a FIFO planted where an envelope or a key is expected cannot make chorus wait
+/// forever for a writer, nor a device make it read forever. `check` then sees the opened file's
+/// status (e.g. to note a secret key that others can read). Paths are shown through `displaySafe`.
 public func readSmallFile(_ path: String, limit: Int, what: String, check: ((stat) throws -> Void)? = nil) throws -> [UInt8] {
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    let shown = Posix.shown(path)
+    let fd = try openInputFile(path, what: what, nonBlocking: true)
+    defer { close(fd) }
+    var st = stat()
+    guard fstat(fd, &st) == 0 else { throw ChorusError.io("cannot read the attributes of \(what) \(shown): \(Posix.reason(errno))") }
+    if (st.st_mode & S_IFMT) == S_IFDIR { throw ChorusError.data("\(what) \(shown) is a folder, not a file") }
+    guard (st.st_mode & S_IFMT) == S_IFREG else {
+        throw ChorusError.data("\(what) \(shown) is not a regular file (it is a pipe, a socket or a device); give a file")
+    }
+    try check?(st)
+    return try readAll(fd: fd, limit: limit, path: shown, what: what)
+}
+
+/// Opens a user-given input file for reading, or throws one sentence (missing: `.noInput`).
+private func openInputFile(_ path: String, what: String, nonBlocking: Bool) throws -> Int32 {
+    let shown = Posix.shown(path)
+    let fd = open(path, O_RDONLY | O_CLOEXEC | (nonBlocking ? O_NONBLOCK : 0))
     guard fd >= 0 else {
         let e = errno
-        if e == ENOENT { throw ChorusError.noInput("\(what) \(path) does not exist") }
-        if e == EACCES { throw ChorusError.permission("cannot read \(what) \(path): permission denied") }
-        throw ChorusError.io("cannot open \(what) \(path): \(String(cString: strerror(e)))")
+        if e == ENOENT || e == ENOTDIR { throw ChorusError.noInput("\(what) \(shown) does not exist") }
+        if e == EACCES { throw ChorusError.permission("cannot read \(what) \(shown): permission denied") }
+        throw ChorusError.io("cannot open \(what) \(shown): \(Posix.reason(e))")
     }
+    return fd
+}
+
+/// Reads a whole small secret file (a passphrase) straight into guarded memory (`sodium_malloc`:
+/// locked out of swap, wiped when freed), so that no copy of it is left in ordinary memory. Pipes
+/// and process substitution (`--passphrase-file <(pass show chorus)`) work: it waits for the writer.
+public func readSecretFile(_ path: String, limit: Int, what: String) throws -> SecretBytes {
+    let fd = try openInputFile(path, what: what, nonBlocking: false)
     defer { close(fd) }
-    if let check {
-        var st = stat()
-        guard fstat(fd, &st) == 0 else { throw ChorusError.io("cannot read \(what) \(path): \(String(cString: strerror(errno)))") }
-        try check(st)
+    return try readSecret(fd: fd, limit: limit, path: Posix.shown(path), what: what)
+}
+
+/// Reads `fd` to its end, at most `limit` bytes, into guarded memory; `path` names it in messages
+/// and must already be safe to show.
+public func readSecret(fd: Int32, limit: Int, path: String, what: String) throws -> SecretBytes {
+    var buffer = SecretBytes(count: limit + 1, guarded: true)
+    var filled = 0
+    while filled < buffer.count {
+        let start = filled
+        let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress! + start, $0.count - start) }
+        if n < 0 {
+            let e = errno
+            if e == EINTR { continue }
+            if e == EISDIR { throw ChorusError.data("\(what) \(path) is a folder, not a file") }
+            throw ChorusError(Posix.status(e), "cannot read \(what) \(path): \(Posix.reason(e))")
+        }
+        if n == 0 { break }
+        filled += n
     }
-    return try readAll(fd: fd, limit: limit, path: path, what: what)
+    guard filled <= limit else { throw ChorusError.data("\(what) \(path) is larger than \(limit) bytes") }
+    do {
+        return try buffer.slice(0 ..< filled)
+    } catch {
+        throw ChorusError(.software, "internal error: cannot copy the \(what): \(error)")
+    }
 }
 
 /// Reads standard input to its end (at most `limit` bytes), e.g. a receipt piped in.
@@ -195,9 +254,10 @@ func readAll(fd: Int32, limit: Int, path: String, what: String) throws -> [UInt8
     while true {
         let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress!, $0.count) }
         if n < 0 {
-            if errno == EINTR { continue }
-            if errno == EISDIR { throw ChorusError.data("\(what) \(path) is a folder, not a file") }
-            throw ChorusError.io("cannot read \(what) \(path): \(String(cString: strerror(errno)))")
+            let e = errno
+            if e == EINTR { continue }
+            if e == EISDIR { throw ChorusError.data("\(what) \(path) is a folder, not a file") }
+            throw ChorusError(Posix.status(e), "cannot read \(what) \(path): \(Posix.reason(e))")
         }
         if n == 0 { break }
         out += chunk[0 ..< n]

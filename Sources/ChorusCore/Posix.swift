@@ -42,6 +42,7 @@ enum Posix {
         case ENOTDIR: return "a part of the path is not a folder"
         case EISDIR: return "it is a folder"
         case EIO: return "input/output error"
+        case EFBIG: return "the file would be too large"
         case EMFILE, ENFILE: return "too many open files"
         default:
             guard let c = strerror(code) else { return "error \(code)" }
@@ -62,6 +63,28 @@ enum Posix {
     /// "cannot <action> <path>: <reason>."
     static func error(_ action: String, _ path: String, _ code: Int32) -> ChorusError {
         ChorusError(status(code), "cannot \(action) \(path): \(reason(code))")
+    }
+
+    /// The errno behind an error made by `error(_:_:_:)`, for the failures of a whole file system or
+    /// of permissions (a full disk, a quota, a read-only mount, ...); nil for anything else.
+    static func fileSystemCode(of e: ChorusError) -> Int32? {
+        for code in [ENOSPC, EDQUOT, EFBIG, EROFS, EACCES, EPERM, EIO, EMFILE, ENFILE] where e.message.hasSuffix(": " + reason(code)) {
+            return code
+        }
+        return nil
+    }
+
+    /// Runs `body`; a file-system failure it throws (a full disk, a read-only store, ...) becomes the
+    /// one sentence "cannot <what>: <reason>; <outcome>", which says what was being done and what was
+    /// left, instead of naming a temporary file the user never sees.
+    @discardableResult
+    static func explaining<T>(_ what: String, _ outcome: String, _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let e as ChorusError {
+            guard let code = fileSystemCode(of: e) else { throw e }
+            throw ChorusError(status(code), "cannot \(what): \(reason(code)); \(outcome)")
+        }
     }
 
     // MARK: Calls that retry on EINTR

@@ -36,6 +36,34 @@ public func displaySafe(_ s: String, limit: Int = 64) -> String {
     return out
 }
 
+/// `s` with every scalar that could steer or fool a terminal written as `\u{XXXX}`: control
+/// characters (C0 but line feed, DEL, C1, so no escape sequence), format characters (bidi overrides
+/// and isolates, zero-width characters, BOM, ...), line and paragraph separators, private-use,
+/// surrogate, unassigned and non-character code points. Everything else, including a backslash and
+/// printable non-ASCII text, is kept as it is. The last line of defence of every message on stderr
+/// (`displaySafe` is the first: it is applied to each piece of input a message quotes).
+public func terminalSafe(_ s: String) -> String {
+    func dangerous(_ u: Unicode.Scalar) -> Bool {
+        if u.value == 0x0A { return false }
+        if u.properties.isNoncharacterCodePoint { return true }
+        switch u.properties.generalCategory {
+        case .control, .format, .lineSeparator, .paragraphSeparator, .privateUse, .surrogate, .unassigned: return true
+        default: return false
+        }
+    }
+    guard s.unicodeScalars.contains(where: dangerous) else { return s }
+    var out = String.UnicodeScalarView()
+    for u in s.unicodeScalars {
+        if dangerous(u) {
+            let hex = String(u.value, radix: 16, uppercase: true)
+            out.append(contentsOf: ("\\u{" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex + "}").unicodeScalars)
+        } else {
+            out.append(u)
+        }
+    }
+    return String(out)
+}
+
 // MARK: - Schema files
 
 extension Schema {
@@ -64,7 +92,9 @@ extension Schema {
     /// inside it `.dataError`, each as one sentence naming the file, the field and the reason.
     public static func load(path: String, currentYear: Int = currentUTCYear()) throws(ChorusError) -> Schema {
         let shown = displaySafe(path, limit: 200)
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        // O_NONBLOCK: a FIFO planted as the schema must not make the open wait for a writer forever
+        // (it is then refused as not a regular file). Reads of a regular file ignore the flag.
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         if fd < 0 {
             let e = errno
             if e == ENOENT { throw ChorusError.noInput("schema file \(shown) does not exist") }

@@ -375,17 +375,20 @@ public final class Store: Sendable {
             try Posix.sync(inboxDir.raw, path: inboxPath)
             return .duplicate
         }
-        let writer = try DurableWriter.create(in: tmpDir, dirPath: tmpPath, prefix: "")
-        try writer.write(envelope)
-        try writer.prepare(zeroTimes: true)
-        let outcome: PublishOutcome
-        if try writer.link(to: inboxDir, destPath: inboxPath, name: name) {
-            try writer.finish(destDir: inboxDir, destPath: inboxPath)
-            outcome = .published
-        } else {
-            writer.discard()
-            try Posix.sync(inboxDir.raw, path: inboxPath)
-            outcome = .duplicate
+        // A full disk or a read-only store is one sentence; the temporary file is removed (by the
+        // writer's deinit) and nothing is left half-written.
+        let outcome: PublishOutcome = try Posix.explaining("store the submission in \(shownPath)", "nothing was stored") {
+            let writer = try DurableWriter.create(in: tmpDir, dirPath: tmpPath, prefix: "")
+            try writer.write(envelope)
+            try writer.prepare(zeroTimes: true)
+            if try writer.link(to: inboxDir, destPath: inboxPath, name: name) {
+                try writer.finish(destDir: inboxDir, destPath: inboxPath)
+                return .published
+            } else {
+                writer.discard()
+                try Posix.sync(inboxDir.raw, path: inboxPath)
+                return .duplicate
+            }
         }
         DurableFile.removeLeftovers(in: tmpDir, dirPath: tmpPath)
         return outcome
@@ -505,7 +508,9 @@ public final class Store: Sendable {
         _ = try Self.entryName(id)
         return try withLock {
             let existed = try hasTombstone(id: id)
-            if !existed { try addTombstone(id: id) }
+            if !existed {
+                try Posix.explaining("record the withdrawal in \(shownPath)", "nothing was withdrawn") { try addTombstone(id: id) }
+            }
             let removed = try removeFromInbox(id: id)
             if existed { return .alreadyWithdrawn }
             if removed { return .removedFromInbox }

@@ -96,21 +96,26 @@ public enum Terminal {
 /// Passphrases: from a file (`--passphrase-file`), or asked on the terminal.
 public enum Passphrase {
     /// Reads a passphrase from a file: its first line, without the line ending. Refuses an empty one.
+    /// The file is read straight into guarded memory, and only the first line is copied out, into
+    /// guarded memory again: no copy of the passphrase is ever in ordinary (swappable, unwiped) memory.
     public static func read(file path: String) throws -> SecretBytes {
-        var bytes = try readSmallFile(path, limit: 4096, what: "passphrase file")
-        defer { secureZero(&bytes) }
-        var end = bytes.firstIndex(of: 0x0a) ?? bytes.count
-        if end > 0 && bytes[end - 1] == 0x0d { end -= 1 }
-        guard end > 0 else { throw ChorusError.usage("passphrase file \(path) is empty") }
-        return SecretBytes(copying: Array(bytes[0 ..< end]), guarded: true)
+        let all = try readSecretFile(path, limit: 4096, what: "passphrase file")
+        var end = all.withUnsafeBytes { $0.firstIndex(of: 0x0a) ?? $0.count }
+        if end > 0 && all.withUnsafeBytes({ $0[end - 1] }) == 0x0d { end -= 1 }
+        guard end > 0 else { throw ChorusError.usage("passphrase file \(displaySafe(path, limit: 200)) is empty") }
+        do {
+            return try all.slice(0 ..< end)
+        } catch {
+            throw ChorusError(.software, "internal error: cannot copy the passphrase: \(error)")
+        }
     }
 
     /// The passphrase to unlock a key: from `file` if given, else asked once on the terminal. With
     /// neither, refuses.
     public static func forUnlocking(file: String?, keyPath: String) throws -> SecretBytes {
         if let file { return try read(file: file) }
-        guard let p = try Terminal.readSecret(prompt: "Passphrase for \(keyPath): ") else {
-            throw ChorusError.usage("no terminal to ask for the passphrase of \(keyPath); give --passphrase-file FILE")
+        guard let p = try Terminal.readSecret(prompt: "Passphrase for \(displaySafe(keyPath, limit: 200)): ") else {
+            throw ChorusError.usage("no terminal to ask for the passphrase of \(displaySafe(keyPath, limit: 200)); give --passphrase-file FILE")
         }
         guard p.count > 0 else { throw ChorusError.usage("the passphrase is empty") }
         return p

@@ -23,6 +23,21 @@ struct Chorus: ParsableCommand {
             BatchCommand.self, ReviewCommand.self, StatsCommand.self, VerifyCommand.self,
         ]
     )
+
+    /// Like ArgumentParser's own `main`, but every message it prints (usage errors quote argv, which
+    /// may hold escape sequences, bidi overrides or zero-width characters) goes through
+    /// `terminalSafe` first, so no input can reach the terminal raw.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            let code = exitCode(for: error)
+            let text = fullMessage(for: error)
+            if !text.isEmpty { Terminal.writeAll(code == .success ? 1 : 2, terminalSafe(text) + "\n") }
+            terminate(code.rawValue)
+        }
+    }
 }
 
 /// A subcommand whose errors are ChorusErrors: printed as one sentence on stderr, exit with their status.
@@ -54,11 +69,15 @@ func fail(_ error: ChorusError) -> Never {
     exit(error.status.rawValue)
 }
 
+/// Ends the process (the global `exit`, which the members named `exit` of a command hide).
+func terminate(_ status: Int32) -> Never { exit(status) }
+
 /// A warning on stderr.
 func warn(_ message: String) { printErr("chorus: warning: \(message)") }
 
-/// A line on stderr.
-func printErr(_ s: String) { Terminal.writeAll(2, s + "\n") }
+/// A line on stderr. Whatever it quotes, nothing that could steer the terminal (control characters,
+/// escape sequences, bidi overrides, zero-width characters) is written raw: see `terminalSafe`.
+func printErr(_ s: String) { Terminal.writeAll(2, terminalSafe(s) + "\n") }
 
 /// A line on stdout (data).
 func printOut(_ s: String) { Terminal.writeAll(1, s + "\n") }

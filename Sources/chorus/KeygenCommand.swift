@@ -37,6 +37,14 @@ struct KeygenCommand: ChorusCommand {
     var kdfCost: String = "moderate"
 
     func validate() throws {
+        // The name becomes part of file names (Keys/NAME.pub, NAME.key) and is shown to users: checked
+        // before anything else, so that no path is built from a name with '/', '..' or control characters.
+        guard (1 ... SecretKeyFile.maxNameBytes).contains(name.utf8.count),
+              name.unicodeScalars.allSatisfy({ $0.isASCII && $0.value > 0x20 && $0.value < 0x7f && $0 != ";" && $0 != "/" }),
+              name != ".", name != ".."
+        else {
+            throw ValidationError("--name: a key name must be 1 to \(SecretKeyFile.maxNameBytes) printable ASCII characters without spaces, '/' or ';' (not \"\(displaySafe(name))\")")
+        }
         guard Role(name: role) != nil else { throw ValidationError("--role must be reviewer or analyst, not '\(displaySafe(role))'") }
         guard ["moderate", "sensitive", "test-only"].contains(kdfCost) else {
             throw ValidationError("--kdf-cost must be moderate, sensitive or test-only")
@@ -49,7 +57,7 @@ struct KeygenCommand: ChorusCommand {
         let publicPath = publicOut ?? "Keys/\(name).pub"
         let secretPath = try secretOut ?? defaultSecretPath()
         for path in [publicPath, secretPath] where access(path, F_OK) == 0 {
-            throw ChorusError(.cannotCreate, "\(path) already exists; chorus never overwrites a key (choose another name or path)")
+            throw ChorusError(.cannotCreate, "\(shownPath(path)) already exists; chorus never overwrites a key (choose another name or path)")
         }
         let passphrase = try Passphrase.forNewKey(file: passphraseFile)
         let made = try KeyFiles.generate(name: name, role: role, passphrase: passphrase, cost: cost)
@@ -64,8 +72,8 @@ struct KeygenCommand: ChorusCommand {
         }
         if cost == .testOnly { warn("this key uses test-only passphrase costs; never use it for real stories") }
         printErr("made \(role) key '\(name)', fingerprint \(made.recipient.fingerprint)")
-        printErr("  public key: \(publicPath)  (give it to submitters)")
-        printErr("  secret key: \(secretPath)  (mode 0600; keep it on the reviewer's machine, with its passphrase)")
+        printErr("  public key: \(shownPath(publicPath))  (give it to submitters)")
+        printErr("  secret key: \(shownPath(secretPath))  (mode 0600; keep it on the reviewer's machine, with its passphrase)")
         printOut(made.recipient.fingerprint)
     }
 
@@ -93,7 +101,8 @@ func ensureParentFolder(of path: String, mode: mode_t) throws {
         if mkdir(current, mode) == 0 {
             chmod(current, mode)  // exactly `mode`, whatever the umask
         } else if errno != EEXIST {
-            throw ChorusError(.cannotCreate, "cannot create folder \(current): \(String(cString: strerror(errno)))")
+            let e = errno
+            throw ChorusError(e == EROFS || e == EACCES || e == EPERM ? .permission : .cannotCreate, "cannot create folder \(shownPath(current)): \(String(cString: strerror(e)))")
         }
     }
 }

@@ -32,9 +32,9 @@ struct InitCommand: ChorusCommand {
     func execute() throws {
         let questionnaire = try schema.map { try Schema.load(path: $0) } ?? Schema.builtIn
         if try Store.initialize(at: store, schema: questionnaire, maxStoryBytes: maxStoryBytes) {
-            printErr("created the store \(store) (\(questionnaire.fields.count) questions, stories up to \(maxStoryBytes) bytes)")
+            printErr("created the store \(shownPath(store)) (\(questionnaire.fields.count) questions, stories up to \(maxStoryBytes) bytes)")
         } else {
-            printErr("\(store) is already a Chorus store; nothing was changed")
+            printErr("\(shownPath(store)) is already a Chorus store; nothing was changed")
         }
     }
 }
@@ -85,12 +85,12 @@ struct SubmitCommand: ChorusCommand {
         let target: Store? = try store.map { try Store.open(at: $0) }
         let questionnaire = try target?.config.schema ?? schema.map { try Schema.load(path: $0) } ?? Schema.builtIn
         let maxStory = target?.config.maxStoryBytes ?? Story.defaultMaxBytes
-        if let out, access(out, F_OK) == 0 { throw ChorusError(.cannotCreate, "\(out) already exists; chorus never overwrites a file") }
+        if let out, access(out, F_OK) == 0 { throw ChorusError(.cannotCreate, "\(shownPath(out)) already exists; chorus never overwrites a file") }
 
         // Who can open it.
         let keys = try KeyFiles.loadRecipients(recipients.isEmpty ? ["Keys"] : recipients)
         guard !keys.isEmpty else {
-            throw ChorusError.usage("no public keys found in \(recipients.isEmpty ? "./Keys" : recipients.joined(separator: ", ")); give --recipients with at least one reviewer key")
+            throw ChorusError.usage("no public keys found in \(recipients.isEmpty ? "./Keys" : recipients.map(shownPath).joined(separator: ", ")); give --recipients with at least one reviewer key")
         }
         guard keys.contains(where: { $0.role == .reviewer }) else {
             throw ChorusError.usage("no reviewer key among the recipients (\(keys.count) analyst key(s)); a story sealed only to analysts could never be read")
@@ -124,7 +124,7 @@ struct SubmitCommand: ChorusCommand {
             try DurableFile.createExclusive(path: out, contents: envelope)
         }
         printOut(receipt.text)
-        printErr("Your story is sealed\(target != nil ? " and stored" : " into \(out!)"). The line above is your receipt: it is shown only once.")
+        printErr("Your story is sealed\(target != nil ? " and stored" : " into \(shownPath(out!))"). The line above is your receipt: it is shown only once.")
         printErr("Keep it somewhere private. With it, and only with it, you can withdraw your story later (chorus withdraw).")
     }
 
@@ -132,8 +132,8 @@ struct SubmitCommand: ChorusCommand {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
             let e = errno
-            if e == ENOENT { throw ChorusError.noInput("story file \(path) does not exist") }
-            throw ChorusError(e == EACCES ? .permission : .ioError, "cannot open story file \(path): \(String(cString: strerror(e)))")
+            if e == ENOENT || e == ENOTDIR { throw ChorusError.noInput("story file \(shownPath(path)) does not exist") }
+            throw ChorusError(e == EACCES ? .permission : .ioError, "cannot open story file \(shownPath(path)): \(String(cString: strerror(e)))")
         }
         defer { close(fd) }
         return try Story.read(fileDescriptor: fd, maxBytes: maxBytes, source: path)
@@ -188,11 +188,11 @@ struct WithdrawCommand: ChorusCommand {
             guard let typed = try Terminal.readSecret(prompt: "Receipt (input hidden): ") else {
                 throw ChorusError.usage("no terminal to ask for the receipt; pipe it into standard input")
             }
-            text = String(decoding: typed.revealedBytes(), as: UTF8.self)
+            text = typed.withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
         } else {
-            var bytes = try readStandardInput(limit: 1024, what: "receipt")
-            defer { secureZero(&bytes) }
-            text = String(decoding: bytes, as: UTF8.self)
+            // Into guarded memory: the receipt is the key to withdrawing a story.
+            let bytes = try readSecret(fd: 0, limit: 1024, path: "from standard input", what: "receipt")
+            text = bytes.withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
         }
         let receipt = try Receipt.parse(text)
         switch try target.withdraw(id: receipt.entryID) {
@@ -203,8 +203,8 @@ struct WithdrawCommand: ChorusCommand {
         case .alreadyWithdrawn:
             printErr("this story was already withdrawn; nothing more to do")
         case let .notFound(unreadable):
-            printErr("no story with this receipt is in this store's inbox or its batches\(unreadable > 0 ? " (\(unreadable) batch(es) could not be searched)" : "")")
-            printErr("a tombstone was recorded anyway, so a batch carried elsewhere that holds it will skip it once it meets this store's next batch")
+            printErr("chorus: error: no story with this receipt is in this store's inbox or its batches\(unreadable > 0 ? " (\(unreadable) batch(es) could not be searched)" : "")")
+            printErr("chorus: a tombstone was recorded anyway, so a batch carried elsewhere that holds it will skip it once it meets this store's next batch")
             throw ExitCode(ExitStatus.noInput.rawValue)
         }
     }
@@ -236,12 +236,12 @@ struct ImportCommand: ChorusCommand {
                 let bytes = try readSmallFile(path, limit: EnvelopeFormat.maximumLength, what: "envelope")
                 switch try target.publish(envelope: bytes) {
                 case .published: imported += 1
-                case .duplicate: duplicates += 1; printErr("\(path): already in the store; skipped")
-                case .withdrawn: withdrawn += 1; printErr("\(path): this entry was withdrawn; skipped")
+                case .duplicate: duplicates += 1; printErr("\(shownPath(path)): already in the store; skipped")
+                case .withdrawn: withdrawn += 1; printErr("\(shownPath(path)): this entry was withdrawn; skipped")
                 }
             } catch let e as ChorusError {
                 bad += 1
-                printErr("chorus: error: \(path): \(e.message)")
+                printErr("chorus: error: \(shownPath(path)): \(e.message)")
                 if e.status == .ioError || e.status == .permission { worst = e.status } else if worst == .success { worst = e.status }
             }
         }
@@ -278,3 +278,6 @@ struct BatchCommand: ChorusCommand {
         if !closing.keptInInbox.isEmpty { throw ExitCode(ExitStatus.dataError.rawValue) }
     }
 }
+
+/// A user-given path made safe to quote in a message (see `displaySafe`).
+func shownPath(_ path: String) -> String { displaySafe(path, limit: 200) }
