@@ -58,24 +58,40 @@ extension StatsReport {
     body{font:16px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;color:#1b1b1b;background:#fff;max-width:64rem;margin:2rem auto;padding:0 1rem}
     h1{font-size:1.6rem;margin:0 0 .5rem}
     h2{font-size:1.3rem;margin:2rem 0 .5rem}
+    section+section>h2{margin-top:2.5rem;padding-top:1rem;border-top:1px solid #d0d0d0}
     h3{font-size:1.05rem;margin:1.25rem 0 .5rem}
-    table{border-collapse:collapse;margin:1rem 0}
-    caption{text-align:left;font-weight:600;padding:.3rem 0}
+    .visually-hidden{position:absolute;width:1px;height:1px;margin:-1px;padding:0;border:0;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
+    .table-wrap{max-width:100%;overflow-x:auto;margin:1rem 0}
+    table{border-collapse:collapse}
     th,td{padding:.3rem .75rem;border-bottom:1px solid #d0d0d0}
     th{text-align:left;font-weight:600}
     thead th{border-bottom:2px solid #555;vertical-align:bottom}
-    td{text-align:right;font-variant-numeric:tabular-nums}
+    td{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
     .total{font-weight:700;background:#f3f3f3}
-    .suppressed{color:#555;font-style:italic}
+    td.suppressed{font-style:italic;color:#333;background:repeating-linear-gradient(135deg,#f4f4f4 0 4px,#d4d4d4 4px 6px)}
+    td.suppressed abbr{text-decoration:none;background:#fff;padding:0 .2em;border-radius:2px}
+    table.crosstab{font-size:.9rem}
+    table.crosstab th,table.crosstab td{padding:.25rem .5rem}
+    table.crosstab thead th.col{text-align:left;vertical-align:bottom;padding:.4rem .25rem}
+    table.crosstab thead th.col span{writing-mode:vertical-rl;transform:rotate(180deg);white-space:nowrap;display:inline-block}
+    table.crosstab thead th.corner{vertical-align:bottom;min-width:9rem}
+    th.corner .columns{display:block;text-align:right;font-weight:400;color:#444}
+    th.corner .rows{display:block;margin-top:.5rem}
+    .legend{font-size:.9rem;color:#333;margin:.25rem 0 1rem}
+    .swatch{display:inline-block;width:1.6em;height:1em;vertical-align:-.15em;border:1px solid #8a8a8a;margin-right:.3em;background:repeating-linear-gradient(135deg,#f4f4f4 0 4px,#d4d4d4 4px 6px)}
     figure{margin:1.5rem 0}
     figcaption{font-size:.9rem;color:#444}
     svg{max-width:100%;height:auto}
     .notes{font-size:.92rem;color:#333}
+    td.suppressed,.swatch,.total{-webkit-print-color-adjust:exact;print-color-adjust:exact}
+    @page{margin:15mm}
     @media print{
     body{max-width:none;margin:0;padding:0;font-size:10.5pt;color:#000}
-    .total{background:none}
-    .suppressed{color:#000}
-    table,figure{break-inside:avoid}
+    section+section>h2{border-top:none;padding-top:0;margin-top:0}
+    .table-wrap{overflow:visible}
+    table.crosstab{font-size:8.5pt}
+    td.suppressed{color:#000}
+    table,figure,.legend{break-inside:avoid}
     h2,h3{break-after:avoid}
     section+section{break-before:page}
     }
@@ -107,7 +123,8 @@ extension StatsReport {
 
     private func htmlTable(_ p: PublishedCounts) -> String {
         let rows = dimensions[0]
-        var out = ["<table>", "<caption>\(Self.escape(title))</caption>", "<thead>"]
+        var out = ["<div class=\"table-wrap\">", "<table\(dimensions.count == 2 ? " class=\"crosstab\"" : "")>",
+                   "<caption class=\"visually-hidden\">\(Self.escape(title))</caption>", "<thead>"]
         if dimensions.count == 1 {
             out.append("<tr><th scope=\"col\">\(Self.escape(rows.label))</th><th scope=\"col\">Entries</th></tr>")
             out.append("</thead>")
@@ -116,11 +133,13 @@ extension StatsReport {
                 out.append("<tr><th scope=\"row\">\(Self.escape(Self.categoryLabel(v)))</th>\(Self.htmlCell(p.cells[i]))</tr>")
             }
         } else {
+            // Column headings are turned on their side so that a table of many categories fits the page.
             let columns = dimensions[1]
             let c = columnCount
-            out.append("<tr><th scope=\"col\">\(Self.escape(rows.label)) \\ \(Self.escape(columns.label))</th>"
-                       + columns.values.map { "<th scope=\"col\">\(Self.escape(Self.categoryLabel($0)))</th>" }.joined()
-                       + "<th scope=\"col\" class=\"total\">\(Self.allLabel)</th></tr>")
+            out.append("<tr><th scope=\"col\" class=\"corner\"><span class=\"columns\">\(Self.escape(columns.label))<span aria-hidden=\"true\"> →</span></span>"
+                       + "<span class=\"rows\">\(Self.escape(rows.label))<span aria-hidden=\"true\"> ↓</span></span></th>"
+                       + columns.values.map { "<th scope=\"col\" class=\"col\"><span>\(Self.escape(Self.categoryLabel($0)))</span></th>" }.joined()
+                       + "<th scope=\"col\" class=\"col total\"><span>\(Self.allLabel)</span></th></tr>")
             out.append("</thead>")
             out.append("<tbody>")
             for (i, v) in rows.values.enumerated() {
@@ -136,7 +155,24 @@ extension StatsReport {
                    + totals.map { Self.htmlCell($0, total: true) }.joined() + Self.htmlCell(p.entries, total: true) + "</tr>")
         out.append("</tfoot>")
         out.append("</table>")
+        out.append("</div>")
+        if let legend = legend(p) { out.append(legend) }
         return out.joined(separator: "\n")
+    }
+
+    /// A key to the hatched cells, under a table that has any.
+    private func legend(_ p: PublishedCounts) -> String? {
+        let all = p.cells + p.rowTotals + p.columnTotals + [p.entries]
+        var parts: [String] = []
+        if all.contains(where: { if case .fewerThan = $0 { return true } else { return false } }) {
+            parts.append("\"<\(minCount)\" is fewer than \(minCount), possibly none")
+        }
+        if all.contains(where: { if case .atLeast = $0 { return true } else { return false } }) {
+            parts.append("\"x\" is \(minCount) or more, hidden so that no \"<\(minCount)\" can be worked out from the totals")
+        }
+        guard !parts.isEmpty else { return nil }
+        return "<p class=\"legend\"><span class=\"swatch\" aria-hidden=\"true\"></span>Hatched cells are hidden counts: "
+            + Self.escape(parts.joined(separator: "; ")) + ".</p>"
     }
 
     /// One chart per field: the cells of a one-field table; the row and the column totals of a

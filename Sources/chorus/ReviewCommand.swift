@@ -56,7 +56,15 @@ struct ReviewCommand: ChorusCommand {
         progress.finish()
         if let out { printErr("wrote \(summary.opened) entr\(summary.opened == 1 ? "y" : "ies") into \(out)") }
         for line in summary.problemLines { printErr("chorus: \(line)") }
-        let unused = reportUnusedKeys(keys, summary)
+        // An entry is opened by the first of its stanzas that some key opens: with reviewer and analyst
+        // keys together, an analyst stanza may come first and the story stays closed. Say so.
+        if keys.contains(where: { $0.role == .reviewer }) {
+            let byAnalyst = keys.indices.filter { keys[$0].role == .analyst }.map { summary.openedByKey[$0] }.reduce(0, +)
+            if byAnalyst > 0 {
+                printErr("chorus: warning: \(byAnalyst) entr\(byAnalyst == 1 ? "y was" : "ies were") opened with an analyst key, so \(byAnalyst == 1 ? "its story is" : "their stories are") not shown; give the reviewer key(s) without the analyst key to read them")
+            }
+        }
+        let unused = try reportUnusedKeys(keys, summary, sources: entrySources)
         if summary.hasProblems || unused { throw ExitCode(ExitStatus.dataError.rawValue) }
     }
 }
@@ -93,7 +101,10 @@ struct FolderSink: ReviewSink {
             guard let names = try? FileManager.default.contentsOfDirectory(atPath: path), names.isEmpty else {
                 throw ChorusError(.cannotCreate, "\(path) already exists and is not empty; give a new folder so no story is mixed with other files")
             }
-            chmod(path, 0o700)
+        }
+        // mkdir's mode is filtered by the umask, and an existing empty folder keeps its own: set it.
+        guard chmod(path, 0o700) == 0 else {
+            throw ChorusError(.cannotCreate, "cannot make \(path) private (mode 0700): \(String(cString: strerror(errno)))")
         }
     }
 
@@ -106,11 +117,23 @@ struct FolderSink: ReviewSink {
 }
 
 enum ReviewJSON {
+    /// `story` is `null` (not left out) when the key opened the answers only, so every line has the
+    /// same keys.
     struct Line: Encodable {
         let arrival: String
         let answers: [String: [String]]
         let quotable: Bool
         let story: String?
+
+        enum CodingKeys: String, CodingKey { case arrival, answers, quotable, story }
+
+        func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(arrival, forKey: .arrival)
+            try c.encode(answers, forKey: .answers)
+            try c.encode(quotable, forKey: .quotable)
+            try c.encode(story, forKey: .story)
+        }
     }
 
     static func line(answers: AnswersText, story: String?) throws -> String {
@@ -121,29 +144,36 @@ enum ReviewJSON {
     }
 }
 
-/// Keeps up to `capacity` opened entries and releases a random one whenever full, so the output order
-/// follows neither the order in the sources nor the order in which threads finished.
+/// Holds the opened entries and releases them in a uniformly random order at the end, so the output
+/// order follows neither the order in the sources (an inbox is listed in the file system's order, which
+/// on tmpfs or btrfs is the order of arrival) nor the order in which threads finished. Memory is bounded:
+/// past `maxHeldBytes` of stories and answers (tens of thousands of typical stories), a random held
+/// entry is released whenever a new one comes in.
 final class Shuffler: @unchecked Sendable {
-    private var pending: [(AnswersText, String?)] = []
-    private let capacity: Int
+    private var pending: [(AnswersText, String?, Int)] = []
+    private var heldBytes = 0
+    private let maxHeldBytes: Int
     private let sink: ReviewSink
     private let schema: Schema?
 
-    init(sink: ReviewSink, schema: Schema?, capacity: Int = 64) {
+    init(sink: ReviewSink, schema: Schema?, maxHeldBytes: Int = 64 << 20) {
         self.sink = sink
         self.schema = schema
-        self.capacity = capacity
+        self.maxHeldBytes = maxHeldBytes
     }
 
     func add(answers: AnswersText, story: [UInt8]?) throws {
-        pending.append((answers, story.map { String(decoding: $0, as: UTF8.self) }))
-        if pending.count >= capacity { try release() }
+        let size = (story?.count ?? 0) + AnswersText.maxBytes / 8 + 64
+        pending.append((answers, story.map { String(decoding: $0, as: UTF8.self) }, size))
+        heldBytes += size
+        while heldBytes > maxHeldBytes && pending.count > 1 { try release() }
     }
 
     private func release() throws {
         let i = Int(Random.uniform(UInt32(pending.count)))
         pending.swapAt(i, pending.count - 1)
-        let (a, s) = pending.removeLast()
+        let (a, s, size) = pending.removeLast()
+        heldBytes -= size
         try sink.write(answers: a, story: s, schema: schema)
     }
 

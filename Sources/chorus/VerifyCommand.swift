@@ -27,14 +27,17 @@ struct VerifyCommand: ChorusCommand {
         }
         if !keyOptions.keys.isEmpty {
             let keys = try keyOptions.unlock()
-            let summary = try Auditor(keys: keys, sections: .storyIfAvailable).run(try EntrySources(paths: sources)) { _ in }
+            let entrySources = try EntrySources(paths: sources)
+            let summary = try Auditor(keys: keys, sections: .storyIfAvailable).run(entrySources) { _ in }
             var line = "opened \(summary.opened) entr\(summary.opened == 1 ? "y" : "ies")"
             if summary.withdrawn > 0 { line += ", \(summary.withdrawn) withdrawn" }
             if summary.duplicates > 0 { line += ", \(summary.duplicates) duplicate cop\(summary.duplicates == 1 ? "y" : "ies")" }
             for kind in summary.problems.keys.sorted() { line += ", \(summary.problems[kind]!) \(kind)" }
             printOut(line)
             for p in summary.problemLines { printErr("chorus: \(p)") }
-            problems = problems || summary.hasProblems || reportUnusedKeys(keys, summary)
+            // Evaluated first: a key that opens nothing is reported even when other problems were found.
+            let unused = try reportUnusedKeys(keys, summary, sources: entrySources)
+            problems = problems || summary.hasProblems || unused
         }
         if problems { throw ExitCode(ExitStatus.dataError.rawValue) }
     }
