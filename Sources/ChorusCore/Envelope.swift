@@ -242,41 +242,33 @@ public enum EnvelopeOpener {
         let layout: EnvelopeLayout
         do { layout = try EnvelopeLayout.parse(bytes) } catch { throw .malformed(error) }
 
-        var opened: SecretBytes? = nil
-        var keyIndex = 0
+        // One buffer for the stanza plaintext, tried against each stanza and key in turn; the three
+        // keys it holds are used where they are (by range), never copied.
+        var plain = SecretBytes(count: EnvelopeFormat.stanzaPlaintextLength)
+        var keyIndex = -1
         search: for i in 0 ..< layout.stanzaCount {
             let stanza = UnsafeRawBufferPointer(rebasing: bytes[layout.stanzaRange(i)])
             for (k, key) in keys.enumerated() {
-                do {
-                    opened = try SealedBox.open(stanza, with: key.secret)
+                let openedHere = (try? SealedBox.open(stanza, with: key.secret, into: &plain)) ?? false
+                if openedHere {
                     keyIndex = k
                     break search
-                } catch {
-                    continue
                 }
             }
         }
-        guard let plain = opened.take() else { throw .notRecipient }
-        guard plain.count == EnvelopeFormat.stanzaPlaintextLength else { throw .badStanza }
+        guard keyIndex >= 0 else { throw .notRecipient }
         let roleByte = plain.withUnsafeBytes { $0[0] }
         guard let role = Role(rawValue: roleByte) else { throw .badStanza }
-        let keys: EnvelopeKeys
-        do {
-            let story = try plain.slice(65 ..< 97)
-            let storyIsZero = story.isAllZero
-            guard (role == .analyst) == storyIsZero else { throw EnvelopeError.badStanza }
-            keys = EnvelopeKeys(mac: try plain.slice(1 ..< 33), answers: try plain.slice(33 ..< 65), story: story)
-        } catch {
-            throw .badStanza
-        }
+        let macKey = 1 ..< 33, answersKey = 33 ..< 65, storyKey = 65 ..< 97
+        guard let storyIsZero = try? plain.isAllZero(in: storyKey), (role == .analyst) == storyIsZero else { throw .badStanza }
 
         let header = UnsafeRawBufferPointer(rebasing: bytes[0 ..< layout.headerLength])
-        guard let mac = try? BLAKE2b.keyedHash(header, key: keys.mac),
-              ConstantTime.equals(mac, Array(bytes[layout.macRange])) else { throw .headerMACMismatch }
+        let macBytes = UnsafeRawBufferPointer(rebasing: bytes[layout.macRange])
+        guard (try? BLAKE2b.keyedHashMatches(header, key: plain, keyRange: macKey, expected: macBytes)) == true else { throw .headerMACMismatch }
 
         let fullHeader = UnsafeRawBufferPointer(rebasing: bytes[0 ..< layout.fullHeaderLength])
-        let answers = try openSection(bytes, range: layout.answersRange, ad: fullHeader, section: EnvelopeFormat.answersSection,
-                                      key: keys.answers, minimum: EnvelopeFormat.answersMinimum, name: "answers")
+        let answers = try openSection(bytes, range: layout.answersRange, ad: fullHeader, nonce: EnvelopeFormat.answersNonce,
+                                      key: plain, keyRange: answersKey, minimum: EnvelopeFormat.answersMinimum, name: "answers")
         let answersText: AnswersText
         do {
             answersText = try answers.withUnsafeBytes { try AnswersText.decode($0) }
@@ -289,10 +281,10 @@ public enum EnvelopeOpener {
         var story: SecretBytes? = nil
         if sections == .answersAndStory && role != .reviewer { throw .storyNotAvailable }
         if sections != .answersOnly && role == .reviewer {
-            story = try openSection(bytes, range: layout.storyRange, ad: fullHeader, section: EnvelopeFormat.storySection,
-                                    key: keys.story, minimum: EnvelopeFormat.storyMinimum, name: "story")
+            story = try openSection(bytes, range: layout.storyRange, ad: fullHeader, nonce: EnvelopeFormat.storyNonce,
+                                    key: plain, keyRange: storyKey, minimum: EnvelopeFormat.storyMinimum, name: "story")
         }
-        return OpenedEnvelope(id: layout.id, mac: Array(bytes[layout.macRange]), keyIndex: keyIndex, role: role, answers: answersText, story: story)
+        return OpenedEnvelope(id: layout.id, mac: Array(macBytes), keyIndex: keyIndex, role: role, answers: answersText, story: story)
     }
 
     public static func open(_ bytes: [UInt8], keys: [UnlockedKey], sections: Sections) throws(EnvelopeError) -> OpenedEnvelope {
@@ -306,12 +298,12 @@ public enum EnvelopeOpener {
     }
 
     /// Decrypts one section and returns its content (without length prefix and padding).
-    private static func openSection(_ bytes: UnsafeRawBufferPointer, range: Range<Int>, ad: UnsafeRawBufferPointer, section: UInt8,
-                                    key: borrowing SecretBytes, minimum: Int, name: String) throws(EnvelopeError) -> SecretBytes {
+    private static func openSection(_ bytes: UnsafeRawBufferPointer, range: Range<Int>, ad: UnsafeRawBufferPointer, nonce: [UInt8],
+                                    key: borrowing SecretBytes, keyRange: Range<Int>, minimum: Int, name: String) throws(EnvelopeError) -> SecretBytes {
         let plain: SecretBytes
         do {
             plain = try XChaCha20Poly1305.open(UnsafeRawBufferPointer(rebasing: bytes[range]), associatedData: ad,
-                                               nonce: EnvelopeFormat.nonce(section: section), key: key)
+                                               nonce: nonce, key: key, keyRange: keyRange)
         } catch {
             throw .sectionAuthenticationFailed(section: name)
         }

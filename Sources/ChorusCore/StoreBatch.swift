@@ -73,66 +73,71 @@ extension Store {
         }
         Random.shuffle(&chosen)
 
-        // The destination folder: batches/ of the store, or the folder of `out`.
-        let destDir: OwnedFD, destPath: String, writer: DurableWriter
-        if let out {
-            let (dirPath, name) = try DurableFile.splitOutputPath(out)
-            destDir = try DurableFile.openOutputFolder(dirPath, for: out)
-            if try Posix.lstatAt(destDir.raw, name, path: Posix.shown(out)) != nil { throw DurableFile.alreadyExists(out) }
-            destPath = Posix.shown(dirPath)
-            writer = try DurableWriter.create(in: destDir, dirPath: destPath, prefix: ".chorus-tmp-")
-        } else {
-            destDir = batchesDir
-            destPath = batchesPath
-            writer = try DurableWriter.create(in: tmpDir, dirPath: tmpPath, prefix: "")
-        }
-
-        let hasher: BLAKE2b.Hasher
-        do { hasher = try BLAKE2b.Hasher(outputLength: BatchFormat.hashLength) } catch {
-            throw ChorusError(.software, "cannot start a BLAKE2b hash: \(error)")
-        }
-        let schema = schemaJSON
-        guard schema.count <= BatchFormat.maxSchemaLength else {
-            throw ChorusError.data("the schema of \(shownPath) is larger than a batch can carry (\(BatchFormat.maxSchemaLength) bytes)")
-        }
-        let header = BatchFormat.header(entryCount: UInt64(chosen.count), schema: schema, tombstones: Array(withdrawn))
-        hasher.update(header)
-        try writer.write(header)
-        for (name, size) in chosen {
-            // Read again (one envelope in memory at a time); it must be what the first pass saw.
-            guard case let .valid(envelope, _) = try readInboxEntry(name: name), envelope.count == size else {
-                throw ChorusError.io("the inbox entry \(Posix.join(inboxPath, name)) changed while the batch was being written; nothing was removed from the inbox")
+        // Writing and publishing the batch: a full disk or a read-only store is one sentence, the
+        // temporary file is removed (by the writer's deinit), and the inbox is untouched.
+        let finalPath: String = try Posix.explaining("write a batch of \(shownPath)", "the inbox was left as it was") {
+            // The destination folder: batches/ of the store, or the folder of `out`.
+            let destDir: OwnedFD, destPath: String, writer: DurableWriter
+            if let out {
+                let (dirPath, name) = try DurableFile.splitOutputPath(out)
+                destDir = try DurableFile.openOutputFolder(dirPath, for: out)
+                if try Posix.lstatAt(destDir.raw, name, path: Posix.shown(out)) != nil { throw DurableFile.alreadyExists(out) }
+                destPath = Posix.shown(dirPath)
+                writer = try DurableWriter.create(in: destDir, dirPath: destPath, prefix: ".chorus-tmp-")
+            } else {
+                destDir = batchesDir
+                destPath = batchesPath
+                writer = try DurableWriter.create(in: tmpDir, dirPath: tmpPath, prefix: "")
             }
-            let prefix = BatchFormat.entryPrefix(length: envelope.count)
-            hasher.update(prefix)
-            hasher.update(envelope)
-            try writer.write(prefix)
-            try writer.write(envelope)
-        }
-        try writer.write(hasher.finalize())
-        try writer.prepare(zeroTimes: true)
-        try checkpoint(.written)
 
-        // Publish: under a fresh random name in batches/, or exactly as `out`.
-        let finalPath: String
-        if let out {
-            let (_, name) = try DurableFile.splitOutputPath(out)
-            guard try writer.link(to: destDir, destPath: destPath, name: name, allowRenameFallback: true) else {
-                writer.discard()
-                throw DurableFile.alreadyExists(out)
+            let hasher: BLAKE2b.Hasher
+            do { hasher = try BLAKE2b.Hasher(outputLength: BatchFormat.hashLength) } catch {
+                throw ChorusError(.software, "cannot start a BLAKE2b hash: \(error)")
             }
-            finalPath = out
-        } else {
-            var name = ""
-            var attempts = 0
-            repeat {
-                attempts += 1
-                guard attempts <= 8 else { throw ChorusError.io("cannot find a free batch name in \(batchesPath)") }
-                name = Hex.encode(Random.bytes(16)) + ".batch"
-            } while try !writer.link(to: destDir, destPath: destPath, name: name)
-            finalPath = Posix.join(Posix.join(path, "batches"), name)
+            let schema = schemaJSON
+            guard schema.count <= BatchFormat.maxSchemaLength else {
+                throw ChorusError.data("the schema of \(shownPath) is larger than a batch can carry (\(BatchFormat.maxSchemaLength) bytes)")
+            }
+            let header = BatchFormat.header(entryCount: UInt64(chosen.count), schema: schema, tombstones: Array(withdrawn))
+            hasher.update(header)
+            try writer.write(header)
+            for (name, size) in chosen {
+                // Read again (one envelope in memory at a time); it must be what the first pass saw.
+                guard case let .valid(envelope, _) = try readInboxEntry(name: name), envelope.count == size else {
+                    throw ChorusError.io("the inbox entry \(Posix.join(inboxPath, name)) changed while the batch was being written; nothing was removed from the inbox")
+                }
+                let prefix = BatchFormat.entryPrefix(length: envelope.count)
+                hasher.update(prefix)
+                hasher.update(envelope)
+                try writer.write(prefix)
+                try writer.write(envelope)
+            }
+            try writer.write(hasher.finalize())
+            try writer.prepare(zeroTimes: true)
+            try checkpoint(.written)
+
+            // Publish: under a fresh random name in batches/, or exactly as `out`.
+            let finalPath: String
+            if let out {
+                let (_, name) = try DurableFile.splitOutputPath(out)
+                guard try writer.link(to: destDir, destPath: destPath, name: name, allowRenameFallback: true) else {
+                    writer.discard()
+                    throw DurableFile.alreadyExists(out)
+                }
+                finalPath = out
+            } else {
+                var name = ""
+                var attempts = 0
+                repeat {
+                    attempts += 1
+                    guard attempts <= 8 else { throw ChorusError.io("cannot find a free batch name in \(batchesPath)") }
+                    name = Hex.encode(Random.bytes(16)) + ".batch"
+                } while try !writer.link(to: destDir, destPath: destPath, name: name)
+                finalPath = Posix.join(Posix.join(path, "batches"), name)
+            }
+            try writer.finish(destDir: destDir, destPath: destPath)
+            return finalPath
         }
-        try writer.finish(destDir: destDir, destPath: destPath)
         try checkpoint(.published)
 
         // The batch is durable: only now do its entries leave the inbox.

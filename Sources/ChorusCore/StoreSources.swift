@@ -11,9 +11,20 @@ import Darwin
 public struct SourceEnvelope: Sendable {
     public let bytes: [UInt8]
     public let layout: EnvelopeLayout
+    /// The batch or store it came from (shared by its entries), and its position in a batch.
+    private let place: String
+    private let position: Int?
+
+    init(bytes: [UInt8], layout: EnvelopeLayout, place: String, position: Int?) {
+        self.bytes = bytes
+        self.layout = layout
+        self.place = place
+        self.position = position
+    }
+
     /// Where it came from, for an error message about this entry only ("batch FILE, entry 7" or
-    /// "the inbox of STORE"); never an entry id or an inbox file name.
-    public let origin: String
+    /// "the inbox of STORE"); never an entry id or an inbox file name. Made only when asked for.
+    public var origin: String { position.map { "batch \(place), entry \($0)" } ?? place }
 }
 
 /// One item handed to a reader.
@@ -110,20 +121,21 @@ public final class EntrySources {
         var summary = SourceSummary()
         summary.problems = initialProblems
 
-        func release(_ bytes: [UInt8], _ layout: EnvelopeLayout, _ origin: String) throws {
-            if tombstones.contains(layout.id) {
+        func release(_ bytes: [UInt8], _ layout: EnvelopeLayout, _ place: String, _ position: Int?) throws {
+            if !tombstones.isEmpty && tombstones.contains(layout.id) {
                 summary.withdrawn += 1
             } else {
                 summary.envelopes += 1
-                try body(.envelope(SourceEnvelope(bytes: bytes, layout: layout, origin: origin)))
+                try body(.envelope(SourceEnvelope(bytes: bytes, layout: layout, place: place, position: position)))
             }
         }
 
         func read(_ reader: BatchReader) throws {
+            let place = reader.shownPath
             let s = try reader.forEach { entry in
                 switch entry {
                 case let .envelope(e):
-                    try release(e.bytes, e.layout, "batch \(reader.shownPath), entry \(e.index)")
+                    try release(e.bytes, e.layout, place, e.index)
                 case let .bad(_, problem):
                     summary.bad += 1
                     try body(.bad(problem: problem))
@@ -138,10 +150,11 @@ public final class EntrySources {
                 if !listing.unexpected.isEmpty {
                     summary.problems.append("the inbox of \(store.shownPath) holds \(listing.unexpected.count) file\(listing.unexpected.count == 1 ? "" : "s") that \(listing.unexpected.count == 1 ? "is" : "are") not entries; run chorus verify on it")
                 }
+                let inboxPlace = "the inbox of \(store.shownPath)"
                 for name in listing.entries {
                     switch try store.readInboxEntry(name: name) {
                     case let .valid(envelope, layout):
-                        try release(envelope, layout, "the inbox of \(store.shownPath)")
+                        try release(envelope, layout, inboxPlace, nil)
                     case .invalid:
                         summary.bad += 1
                         try body(.bad(problem: "an entry in the inbox of \(store.shownPath) is not a valid envelope and was skipped; run chorus verify on the store for details"))

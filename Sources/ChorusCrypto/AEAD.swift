@@ -33,8 +33,22 @@ public enum XChaCha20Poly1305 {
     /// Decrypts and verifies ciphertext ‖ tag. Nothing is returned unless the tag verifies.
     public static func open(_ ciphertext: UnsafeRawBufferPointer, associatedData: UnsafeRawBufferPointer, nonce: [UInt8],
                             key: borrowing SecretBytes) throws -> SecretBytes {
-        try check(key: key, nonce: nonce)
-        let tag = tagByteCount
+        try open(ciphertext, associatedData: associatedData, nonce: nonce, key: key, keyRange: 0 ..< key.count)
+    }
+
+    /// As `open(_:associatedData:nonce:key:)`, with the key being the bytes `keyRange` of `key` (several
+    /// keys kept in one secret buffer, as in a stanza), so that no copy of the key is made.
+    public static func open(_ ciphertext: UnsafeRawBufferPointer, associatedData: UnsafeRawBufferPointer, nonce: [UInt8],
+                            key: borrowing SecretBytes, keyRange: Range<Int>) throws -> SecretBytes {
+        Sodium.ensureInitialized()
+        guard keyRange.lowerBound >= 0, keyRange.upperBound <= key.count else {
+            throw CryptoError.invalidParameters("key range \(keyRange) outside \(key.count) bytes")
+        }
+        let keyBytes = Int(crypto_aead_xchacha20poly1305_ietf_keybytes())
+        guard keyRange.count == keyBytes else { throw CryptoError.wrongLength(what: "AEAD key", expected: keyBytes, got: keyRange.count) }
+        let nonceBytes = Int(crypto_aead_xchacha20poly1305_ietf_npubbytes())
+        guard nonce.count == nonceBytes else { throw CryptoError.wrongLength(what: "AEAD nonce", expected: nonceBytes, got: nonce.count) }
+        let tag = Int(crypto_aead_xchacha20poly1305_ietf_abytes())
         guard ciphertext.count >= tag else { throw CryptoError.wrongLength(what: "AEAD ciphertext", expected: tag, got: ciphertext.count) }
         var out = SecretBytes(count: ciphertext.count - tag)
         var outLen: UInt64 = 0
@@ -45,7 +59,7 @@ public enum XChaCha20Poly1305 {
                     o.baseAddress?.assumingMemoryBound(to: UInt8.self) ?? sp, &outLen, nil,
                     ciphertext.baseAddress!.assumingMemoryBound(to: UInt8.self), UInt64(ciphertext.count),
                     associatedData.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt64(associatedData.count),
-                    n.baseAddress!.assumingMemoryBound(to: UInt8.self), k.baseAddress!.assumingMemoryBound(to: UInt8.self))
+                    n.baseAddress!.assumingMemoryBound(to: UInt8.self), k.baseAddress!.assumingMemoryBound(to: UInt8.self) + keyRange.lowerBound)
             }
         } } }
         guard rc == 0 else { throw CryptoError.authenticationFailed }

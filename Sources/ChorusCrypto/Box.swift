@@ -175,6 +175,29 @@ public enum SealedBox {
         return out
     }
 
+    /// Opens a sealed box with `key` into `out`, which must be exactly `box.count - overhead` bytes
+    /// (one buffer can then serve several attempts). True when the box opened; false when it is not
+    /// for this key or was altered (`out` then holds nothing of the message). Throws `wrongLength`.
+    public static func open(_ box: UnsafeRawBufferPointer, with key: borrowing SecretKey, into out: inout SecretBytes) throws -> Bool {
+        Sodium.ensureInitialized()
+        let oh = Int(crypto_box_sealbytes())
+        guard box.count >= oh else { throw CryptoError.wrongLength(what: "sealed box", expected: oh, got: box.count) }
+        guard out.count == box.count - oh else { throw CryptoError.wrongLength(what: "sealed box output", expected: box.count - oh, got: out.count) }
+        var scratch: UInt8 = 0
+        let rc = out.withUnsafeMutableBytes { o in
+            key.publicKey.rawBytes.withUnsafeBytes { p in
+                key.withUnsafeSecret { s in
+                    withUnsafeMutablePointer(to: &scratch) { sp in
+                        crypto_box_seal_open(o.baseAddress?.assumingMemoryBound(to: UInt8.self) ?? sp,
+                                             box.baseAddress!.assumingMemoryBound(to: UInt8.self), UInt64(box.count),
+                                             p.baseAddress!.assumingMemoryBound(to: UInt8.self), s)
+                    }
+                }
+            }
+        }
+        return rc == 0
+    }
+
     /// Convenience over `open(_:with:)` for an array.
     public static func open(_ box: [UInt8], with key: borrowing SecretKey) throws -> SecretBytes {
         var result: SecretBytes? = nil

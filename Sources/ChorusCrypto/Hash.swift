@@ -49,6 +49,27 @@ public enum BLAKE2b {
         return out
     }
 
+    /// Whether the 32-byte keyed hash of `data` under the key `key[keyRange]` equals `expected`,
+    /// compared in constant time (`sodium_memcmp`). Nothing is allocated. Throws for a key length
+    /// outside 16...64 or a range outside `key`.
+    public static func keyedHashMatches(_ data: UnsafeRawBufferPointer, key: borrowing SecretBytes, keyRange: Range<Int>,
+                                        expected: UnsafeRawBufferPointer) throws -> Bool {
+        Sodium.ensureInitialized()
+        guard keyRange.lowerBound >= 0, keyRange.upperBound <= key.count else {
+            throw CryptoError.invalidParameters("key range \(keyRange) outside \(key.count) bytes")
+        }
+        guard (minKey...maxKey).contains(keyRange.count) else { throw CryptoError.invalidParameters("BLAKE2b key length \(keyRange.count) is outside 16...64") }
+        guard expected.count == 32 else { return false }
+        var out: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        let rc = key.withUnsafeBytes { k in withUnsafeMutableBytes(of: &out) { o in
+            crypto_generichash(o.baseAddress!.assumingMemoryBound(to: UInt8.self), 32,
+                               data.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt64(data.count),
+                               k.baseAddress!.assumingMemoryBound(to: UInt8.self) + keyRange.lowerBound, keyRange.count)
+        } }
+        guard rc == 0 else { throw CryptoError.invalidParameters("BLAKE2b failed") }
+        return withUnsafeBytes(of: &out) { o in sodium_memcmp(o.baseAddress!, expected.baseAddress!, 32) == 0 }
+    }
+
     public static func keyedHash(_ data: [UInt8], key: borrowing SecretBytes, outputLength: Int = 32) throws -> [UInt8] {
         try data.withUnsafeBytes { (d) throws -> [UInt8] in try keyedHash(d, key: key, outputLength: outputLength) }
     }

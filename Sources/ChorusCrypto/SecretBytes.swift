@@ -101,6 +101,15 @@ public struct SecretBytes: ~Copyable, @unchecked Sendable {
         return withUnsafeBytes { a in other.withUnsafeBytes { b in sodium_memcmp(a.baseAddress!, b.baseAddress!, count) == 0 } }
     }
 
+    /// Constant-time check that every byte of `range` is zero. Throws outside `0...count`.
+    public func isAllZero(in range: Range<Int>) throws -> Bool {
+        guard range.lowerBound >= 0, range.upperBound <= count else {
+            throw CryptoError.invalidParameters("range \(range) outside \(count) bytes")
+        }
+        if range.isEmpty { return true }
+        return withUnsafeBytes { sodium_is_zero($0.baseAddress!.assumingMemoryBound(to: UInt8.self) + range.lowerBound, range.count) == 1 }
+    }
+
     /// Constant-time check that every byte is zero.
     public var isAllZero: Bool {
         if count == 0 { return true }

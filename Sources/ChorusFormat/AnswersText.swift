@@ -36,8 +36,94 @@ public struct AnswersText: Equatable, Sendable {
         return Array(s.utf8)
     }
 
+    /// The fields as they are, already checked to be canonical (only `decodeCanonical` builds one so).
+    private init(checkedArrivalMonth: String, fields: [String: [String]]) {
+        self.arrivalMonth = checkedArrivalMonth
+        self.fields = fields
+    }
+
     /// Parses canonical bytes; anything else is rejected.
+    ///
+    /// Canonical input (every entry of a sound batch) is parsed in one pass over the bytes, without
+    /// building any intermediate string; input that pass does not accept goes through the full
+    /// checks below, which say exactly what is wrong. The fast pass accepts exactly the canonical
+    /// encodings of valid answers, so the result is the same either way.
     public static func decode(_ bytes: UnsafeRawBufferPointer) throws(FormatError) -> AnswersText {
+        if let fast = decodeCanonical(bytes) { return fast }
+        return try decodeChecked(bytes)
+    }
+
+    /// One pass over bytes that must be exactly `encoded()` of valid answers: the header, a valid
+    /// month, then field lines in strictly ascending byte order, each with values in strictly ascending
+    /// byte order, every token following section 4. Nil for anything else.
+    static func decodeCanonical(_ bytes: UnsafeRawBufferPointer) -> AnswersText? {
+        let n = bytes.count
+        let lead = 25 // "chorus-answers-1\narrival="
+        guard n <= maxBytes, n >= lead + 8, bytes[n - 1] == 0x0a else { return nil }
+        let expected = "chorus-answers-1\narrival="
+        var i = 0
+        for b in expected.utf8 {
+            guard bytes[i] == b else { return nil }
+            i += 1
+        }
+        // YYYY-MM and a line feed.
+        func digit(_ k: Int) -> UInt8? { let b = bytes[k]; return b >= 0x30 && b <= 0x39 ? b - 0x30 : nil }
+        guard let _ = digit(i), let _ = digit(i + 1), let _ = digit(i + 2), let _ = digit(i + 3), bytes[i + 4] == 0x2d,
+              let m1 = digit(i + 5), let m2 = digit(i + 6), bytes[i + 7] == 0x0a else { return nil }
+        let month = Int(m1) * 10 + Int(m2)
+        guard month >= 1 && month <= 12 else { return nil }
+        let arrival = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[i ..< i + 7]), as: UTF8.self)
+        i += 8
+
+        @inline(__always) func isToken(_ b: UInt8) -> Bool { (b >= 0x61 && b <= 0x7a) || (b >= 0x30 && b <= 0x39) || b == 0x2d }
+        /// Strict byte order of two ranges of `bytes`.
+        func precedes(_ a: Range<Int>, _ b: Range<Int>) -> Bool {
+            UnsafeRawBufferPointer(rebasing: bytes[a]).lexicographicallyPrecedes(UnsafeRawBufferPointer(rebasing: bytes[b]))
+        }
+        var fields: [String: [String]] = [:]
+        var previousKey: Range<Int>? = nil
+        while i < n {
+            if fields.count == maxFields { return nil }
+            // FIELD: [a-z][a-z0-9-]{0,31}, not "arrival", then "=".
+            let keyStart = i
+            guard bytes[i] >= 0x61 && bytes[i] <= 0x7a else { return nil }
+            i += 1
+            while i < n && bytes[i] != 0x3d {
+                guard isToken(bytes[i]) else { return nil }
+                i += 1
+            }
+            guard i < n else { return nil }
+            let key = keyStart ..< i
+            guard key.count <= 32 else { return nil }
+            if key.count == 7 && UnsafeRawBufferPointer(rebasing: bytes[key]).elementsEqual("arrival".utf8) { return nil }
+            if let p = previousKey, !precedes(p, key) { return nil }
+            previousKey = key
+            i += 1 // "="
+            // VALUE(,VALUE)*: each [a-z0-9][a-z0-9-]{0,47}, strictly ascending, then "\n".
+            var values: [String] = []
+            var previousValue: Range<Int>? = nil
+            while true {
+                let valueStart = i
+                guard i < n, isToken(bytes[i]), bytes[i] != 0x2d else { return nil }
+                i += 1
+                while i < n && isToken(bytes[i]) { i += 1 }
+                let value = valueStart ..< i
+                guard value.count <= 48, i < n else { return nil }
+                if let p = previousValue, !precedes(p, value) { return nil }
+                previousValue = value
+                values.append(String(decoding: UnsafeRawBufferPointer(rebasing: bytes[value]), as: UTF8.self))
+                if bytes[i] == 0x2c { i += 1; continue }
+                guard bytes[i] == 0x0a else { return nil }
+                i += 1
+                break
+            }
+            fields[String(decoding: UnsafeRawBufferPointer(rebasing: bytes[key]), as: UTF8.self)] = values
+        }
+        return AnswersText(checkedArrivalMonth: arrival, fields: fields)
+    }
+
+    /// The full checks of `decode`, with an error that says what is wrong.
+    static func decodeChecked(_ bytes: UnsafeRawBufferPointer) throws(FormatError) -> AnswersText {
         let what = "answers"
         guard bytes.count <= maxBytes else { throw .tooLarge(what: what, limit: maxBytes) }
         guard bytes.last == UInt8(ascii: "\n") else { throw .invalidField(what: what, why: "does not end with a newline") }

@@ -21,6 +21,9 @@ public enum EnvelopeFormat {
     public static func nonce(section: UInt8) -> [UInt8] { [UInt8](repeating: 0, count: 23) + [section] }
     public static let answersSection: UInt8 = 1
     public static let storySection: UInt8 = 2
+    /// `nonce(section:)` of each section, made once.
+    public static let answersNonce = nonce(section: answersSection)
+    public static let storyNonce = nonce(section: storySection)
 
     /// The total length of an envelope with `n` stanzas and padded lengths `pa`, `ps`.
     public static func totalLength(stanzas n: Int, answers pa: Int, story ps: Int) -> Int {

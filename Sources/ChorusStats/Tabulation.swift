@@ -52,15 +52,19 @@ public struct Tabulator: Sendable {
     public mutating func add(_ record: StatsRecord) throws {
         // Every record must carry a valid arrival month, grouped by or not.
         let month = try YearMonth(parsing: record.arrivalMonth)
-        let codes = try fields.indices.map { try rawCodes(field: $0, record: record, month: month) }
-        entryCount += 1
-        for (d, list) in codes.enumerated() {
-            for code in list { margins[d][code, default: 0] += 1 }
+        // Every code is worked out (and may throw) before anything is counted.
+        let rows = try rawCodes(field: 0, record: record, month: month)
+        guard fields.count == 2 else {
+            entryCount += 1
+            for code in rows { margins[0][code, default: 0] += 1 }
+            return
         }
-        if fields.count == 2 {
-            for a in codes[0] {
-                for b in codes[1] { pairs[Pair(row: a, column: b), default: 0] += 1 }
-            }
+        let columns = try rawCodes(field: 1, record: record, month: month)
+        entryCount += 1
+        for code in rows { margins[0][code, default: 0] += 1 }
+        for code in columns { margins[1][code, default: 0] += 1 }
+        for a in rows {
+            for b in columns { pairs[Pair(row: a, column: b), default: 0] += 1 }
         }
     }
 
@@ -91,9 +95,10 @@ public struct Tabulator: Sendable {
             guard field.multiValued || answers.count == 1 else {
                 throw StatsError.invalidAnswer(field: field.id, reason: "it takes one value, not \(answers.count)")
             }
-            guard Set(answers).count == answers.count else {
-                throw StatsError.invalidAnswer(field: field.id, reason: "a value is given twice")
-            }
+            // Answers are usually a handful of values: compared pairwise, no set is built per record.
+            let repeated = answers.count > 16 ? Set(answers).count != answers.count
+                : answers.indices.contains { i in answers[..<i].contains(answers[i]) }
+            if repeated { throw StatsError.invalidAnswer(field: field.id, reason: "a value is given twice") }
             return try answers.map { value in
                 guard let i = valueIndex[d][value] else { throw StatsError.unknownValue(field: field.id, value: value, allowed: values) }
                 return i

@@ -75,39 +75,55 @@ struct StatsCommand: ChorusCommand {
             throw ChorusError.usage("\(error)")
         }
 
-        let keys = try keyOptions.unlock()
+        // The sources and the tables asked for are checked before the keys are unlocked (which takes
+        // seconds with real key costs), so a mistyped field is reported at once.
         let entrySources = try EntrySources(paths: sources)
         let schema = try commonSchema(entrySources)
         let fieldSets = try chosenTables(schema: schema, noisy: eps != nil)
+        let keys = try keyOptions.unlock()
 
         // The budget is spent before anything is computed, so a refused query reveals nothing.
         if let eps {
             let ledgerPath = ledger ?? defaultLedgerPath()
             let identities = try sourceIdentities(entrySources)
-            let cost = try (1 ..< fieldSets.count).reduce(eps) { acc, _ in try acc.adding(eps) }
+            let cost: Epsilon
+            do { cost = try (1 ..< fieldSets.count).reduce(eps) { acc, _ in try acc.adding(eps) } } catch {
+                throw ChorusError.usage("--epsilon \(eps) for \(fieldSets.count) tables is more than the largest epsilon accepted")
+            }
             do {
-                _ = try EpsilonLedger(path: ledgerPath).checkAndSpend(cost, sources: identities, budget: budgetValue)
+                _ = try EpsilonLedger(path: ledgerPath).checkAndSpend(cost, sources: identities.map(\.id), budget: budgetValue)
             } catch let e as LedgerError {
-                throw ChorusError.permission("\(e)")
+                throw ledgerFailure(e, tables: fieldSets.count, epsilon: eps, identities: identities, ledgerPath: ledgerPath)
             }
         }
 
         let tabulators = Locked(try fieldSets.map { try Tabulator(by: $0) })
         let rejected = Locked(0)
+        let outsideMonths = Locked(0)
         let progress = ProgressLine(verb: "counted")
-        let currentYear = Schema.currentUTCYear()
+        // The same check as `schema.accepts`, prepared once for every entry.
+        let acceptor = AnswersAcceptor(schema: schema, currentYear: Schema.currentUTCYear())
         let summary = try Auditor(keys: keys, sections: .answersOnly).run(entrySources, progress: { progress.update($0) }) { entry in
             // An entry whose answers do not fit the questionnaire is counted in no table.
-            guard schema.accepts(entry.answers, currentYear: currentYear) else {
+            guard acceptor.accepts(entry.answers) else {
                 rejected.mutate { $0 += 1 }
                 return
             }
             let record = StatsRecord(answers: entry.answers.fields, arrivalMonth: entry.answers.arrivalMonth)
-            var failed = false
+            var failed = false, outside = false
             tabulators.mutate { all in
-                for i in all.indices where (try? all[i].add(record)) == nil { failed = true }
+                for i in all.indices {
+                    do {
+                        try all[i].add(record)
+                    } catch StatsError.invalidMonth {
+                        // The month is valid (the questionnaire check passed): it lies outside --months.
+                        outside = true
+                    } catch {
+                        failed = true
+                    }
+                }
             }
-            if failed { rejected.mutate { $0 += 1 } }
+            if failed { rejected.mutate { $0 += 1 } } else if outside { outsideMonths.mutate { $0 += 1 } }
         }
         progress.finish()
 
@@ -119,8 +135,12 @@ struct StatsCommand: ChorusCommand {
         Terminal.writeAll(1, text.hasSuffix("\n") ? text : text + "\n")
 
         for line in summary.problemLines { printErr("chorus: \(line)") }
+        if outsideMonths.value > 0, let months {
+            let n = outsideMonths.value
+            printErr("chorus: note: \(n) entr\(n == 1 ? "y" : "ies") arrived outside --months \(displaySafe(months)), so \(n == 1 ? "it is" : "they are") left out of the arrival-month table (and counted in the others)")
+        }
         if rejected.value > 0 { printErr("chorus: \(rejected.value) entr\(rejected.value == 1 ? "y" : "ies"): answers that do not fit the questionnaire; not counted") }
-        let unused = reportUnusedKeys(keys, summary)
+        let unused = try reportUnusedKeys(keys, summary, sources: entrySources)
         if summary.hasProblems || rejected.value > 0 || unused { throw ExitCode(ExitStatus.dataError.rawValue) }
     }
 
@@ -191,24 +211,56 @@ struct StatsCommand: ChorusCommand {
         return dir + "/chorus-epsilon-ledger.json"
     }
 
+    /// One account of the budget ledger, and how to name it to the user.
+    struct SourceIdentity {
+        let id: String
+        let shown: String
+    }
+
     /// What the budget is kept against, independent of paths: a store by its id (and each of its
     /// batches), a batch file by its checksum. A store and one of its batches given separately thus
-    /// draw on the same account.
-    private func sourceIdentities(_ s: EntrySources) throws -> [String] {
-        var ids: [String] = []
+    /// draw on the same account, and so do two paths to one batch.
+    private func sourceIdentities(_ s: EntrySources) throws -> [SourceIdentity] {
+        var out: [SourceIdentity] = []
+        var seen = Set<String>()
+        func add(_ id: String, _ shown: String) {
+            if seen.insert(id).inserted { out.append(SourceIdentity(id: id, shown: shown)) }
+        }
         for source in s.sources {
             switch source.kind {
             case .store:
                 let store = try Store.open(at: source.path)
-                ids.append("store:" + store.config.storeId)
+                add("store:" + store.config.storeId, "the store \(displaySafe(source.path, limit: 200))")
                 for name in try store.listBatches().batches {
-                    if let h = try? batchChecksum(store.path + "/batches/" + name) { ids.append("batch:" + h) }
+                    if let h = try? batchChecksum(store.path + "/batches/" + name) {
+                        add("batch:" + h, "its batch \(displaySafe(name, limit: 80))")
+                    }
                 }
             case .batch:
-                ids.append("batch:" + (try batchChecksum(source.path)))
+                add("batch:" + (try batchChecksum(source.path)), "the batch \(displaySafe(source.path, limit: 200))")
             }
         }
-        return Array(Set(ids)).sorted()
+        return out
+    }
+
+    /// One sentence for a ledger that refused or failed, with the exit status that fits.
+    private func ledgerFailure(_ e: LedgerError, tables: Int, epsilon: Epsilon, identities: [SourceIdentity], ledgerPath: String) -> ChorusError {
+        switch e {
+        case let .budgetExceeded(requested, budget, remaining):
+            // In the order the sources were given (a store, then its batches), named as the user knows them.
+            let order = Dictionary(identities.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { a, _ in a })
+            let left = remaining.sorted { (order[$0.source] ?? .max) < (order[$1.source] ?? .max) }.map { item in
+                "\(item.left) left for \(identities.first { $0.id == item.source }?.shown ?? item.source)"
+            }.joined(separator: ", ")
+            let need = tables == 1 ? "epsilon \(requested)" : "epsilon \(requested) (\(tables) tables at \(epsilon) each)"
+            return ChorusError.permission("this query needs \(need), but the privacy budget of \(budget) per source has only \(left); nothing was computed and no epsilon was spent (ledger \(displaySafe(ledgerPath, limit: 200)))")
+        case .corrupt:
+            return ChorusError.data("\(e)")
+        case .io:
+            return ChorusError.io("\(e)")
+        case .invalid:
+            return ChorusError.usage("\(e)")
+        }
     }
 
     /// The last 32 bytes of a batch file: its BLAKE2b checksum, which names its content.

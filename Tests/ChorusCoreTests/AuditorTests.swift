@@ -1,6 +1,6 @@
 @testable import ChorusCore
 import ChorusCrypto
-import ChorusFormat
+@testable import ChorusFormat
 import Foundation
 import Testing
 
@@ -98,6 +98,183 @@ import Testing
         struct Full: Error {}
         #expect(throws: Full.self) {
             _ = try Auditor(keys: [try unlock(rf)], sections: .answersOnly, workers: 2, queueCapacity: 2).run(try EntrySources(paths: [store.path])) { _ in throw Full() }
+        }
+    }
+}
+
+/// The parallel path (several workers, copies recognised through the temporary file) against the
+/// sequential one (one worker, copies in memory), on a batch written with `BatchWriter` that mixes
+/// good entries with every kind of bad one.
+@Suite struct AuditorParallelCountTests {
+    /// What a run counted: the summary, and entries by `setting` (answers that do not fit the schema
+    /// apart, as `chorus stats` does).
+    struct Counts: Equatable {
+        var summary: AuditSummary
+        var bySetting: [String: Int]
+        var rejected: Int
+    }
+
+    func count(_ paths: [String], key: UnlockedKey, workers: Int, memoryLimit: Int, queue: Int) throws -> Counts {
+        let acceptor = AnswersAcceptor(schema: .builtIn, currentYear: Schema.currentUTCYear())
+        let tally = LockedBox<([String: Int], Int)>(([:], 0))
+        let auditor = Auditor(keys: [key], sections: .answersOnly, workers: workers, queueCapacity: queue, copyMemoryLimit: memoryLimit)
+        let summary = try auditor.run(try EntrySources(paths: paths)) { entry in
+            let accepted = acceptor.accepts(entry.answers)
+            let setting = entry.answers.fields["setting"]?.first ?? "-"
+            tally.mutate { if accepted { $0.0[setting, default: 0] += 1 } else { $0.1 += 1 } }
+        }
+        return Counts(summary: summary, bySetting: tally.value.0, rejected: tally.value.1)
+    }
+
+    @Test func parallelCountsEqualSequentialCountsOnAGeneratedBatch() throws {
+        let dir = ScratchDir()
+        let (af, analyst) = try makeKey("analyst", .analyst)
+        let (_, reviewer) = try makeKey("rev", .reviewer)
+        let (_, stranger) = try makeKey("other", .reviewer)
+        let settings = Schema.builtIn.field("setting")!.values!
+        func seal(_ i: Int, setting: String? = nil, to recipients: [RecipientKey]) throws -> [UInt8] {
+            let s = setting ?? settings[(i * 7 + i / 3) % settings.count]
+            let answers = try AnswersText(arrivalMonth: "2026-0\(1 + i % 9)", fields: [
+                "kind": ["verbal"], "setting": [s], "perpetrator-role": ["colleague"], "reported": ["no"], "consent": ["counts-only"],
+            ]).encoded()
+            return try EnvelopeSealer.seal(id: Receipt.generate().entryID, answers: answers,
+                                           story: SecretBytes(copying: Array("story \(i)".utf8)), recipients: recipients)
+        }
+        var entries: [[UInt8]] = []
+        var expected: [String: Int] = [:]
+        for i in 0 ..< 240 {
+            let e = try seal(i, to: i % 2 == 0 ? [reviewer, analyst] : [analyst, reviewer])
+            entries.append(e)
+            expected[settings[(i * 7 + i / 3) % settings.count], default: 0] += 1
+            if i % 20 == 0 { entries.append(e) } // an exact copy: counted once
+            if i % 30 == 0 { entries.append(fakeEnvelope(id: envelopeID(e))) } // a forgery with a real id: hides nothing
+        }
+        for i in 0 ..< 9 { entries.append(try seal(1000 + i, to: [stranger])) } // not for this key
+        for i in 0 ..< 6 { // the answers section altered
+            var e = try seal(2000 + i, to: [analyst])
+            e[e.count - 4096 - 16 - 100] ^= 1
+            entries.append(e)
+        }
+        for i in 0 ..< 5 { // the header altered
+            var e = try seal(3000 + i, to: [analyst])
+            e[20] ^= 1 // a byte of the id: only the MAC notices
+            entries.append(e)
+        }
+        for i in 0 ..< 7 { entries.append(try seal(4000 + i, setting: "mars", to: [analyst])) } // not in the questionnaire
+        var shuffled = entries
+        shuffled.shuffle()
+        let batch = dir.sub("mixed.batch")
+        try BatchWriter.create(path: batch, schema: .builtIn, entryCount: shuffled.count) { encoder in
+            for e in shuffled { try encoder.append(envelope: e) }
+        }
+        let key = try unlock(af)
+        let sequential = try count([batch], key: key, workers: 1, memoryLimit: 1 << 20, queue: 256)
+        #expect(sequential.bySetting == expected)
+        #expect(sequential.rejected == 7)
+        #expect(sequential.summary.opened == 240 + 7)
+        #expect(sequential.summary.duplicates == 12)
+        #expect(sequential.summary.problems == ["not-recipient": 9 + 8, "section-auth-failed": 6, "header-mac-mismatch": 5])
+        for workers in [2, 3, 8] {
+            for memoryLimit in [1, 16, 1 << 20] {
+                let parallel = try count([batch], key: key, workers: workers, memoryLimit: memoryLimit, queue: workers == 3 ? 5 : 256)
+                #expect(parallel == sequential, "workers \(workers), memory limit \(memoryLimit)")
+            }
+        }
+        // The same batch twice: every entry of the second is a copy.
+        let twice = try count([batch, batch], key: key, workers: 4, memoryLimit: 8, queue: 64)
+        #expect(twice.bySetting == expected)
+        #expect(twice.summary.duplicates == 12 + 240 + 7 + 12)
+    }
+
+    @Test func theCopyFilterIsExactInMemoryAndOnDisk() throws {
+        var values = Set<UInt64>()
+        var rng = SystemRandomNumberGenerator()
+        while values.count < 20_000 { values.insert(rng.next()) }
+        let list = Array(values)
+        for limit in [64, 100_000] {
+            let filter = CopyFilter(memoryLimit: limit)
+            for v in list { #expect(try filter.insert(v)) }
+            #expect(filter.usesFile == (limit == 64))
+            for v in list.shuffled().prefix(5000) { #expect(try !filter.insert(v)) }
+            var fresh = 0
+            while fresh < 1000 {
+                let v = rng.next() as UInt64
+                guard v > 1, !values.contains(v) else { continue }
+                #expect(try filter.insert(v))
+                fresh += 1
+            }
+        }
+    }
+
+    @Test func theAcceptorAgreesWithSchemaAccepts() throws {
+        let year = Schema.currentUTCYear()
+        let custom = Schema(fields: [
+            .init(id: "a", label: "A", kind: .single, values: ["x", "y", "z0"], required: true),
+            .init(id: "b", label: "B", kind: .multiple, values: ["p", "q", "r"], required: false),
+            .init(id: "when", label: "When", kind: .year, min: 1990, required: false),
+        ])
+        let candidates: [String: [[String]]] = [
+            "a": [["x"], ["y"], ["z0"], ["w"], ["x", "y"], ["X"]],
+            "b": [["p"], ["p", "q"], ["p", "q", "r"], ["s"], ["p", "s"]],
+            "when": [["1990"], ["1989"], ["2001"], ["02001"], ["\(year)"], ["\(year + 1)"], ["1999", "2000"], ["0"], ["123456789"], ["1234567890"]],
+            "kind": [["verbal"], ["verbal", "physical"], ["walking"]],
+            "setting": [["home"], ["home", "online"], ["moon"]],
+            "perpetrator-role": [["family"]], "reported": [["no"], ["maybe"]], "consent": [["counts-only"]],
+            "year": [["1950"], ["1949"], ["\(year)"], ["\(year + 1)"], ["2019"], ["02019"]],
+            "extra": [["x"]],
+        ]
+        var rng = SystemRandomNumberGenerator()
+        for schema in [Schema.builtIn, custom] {
+            let acceptor = AnswersAcceptor(schema: schema, currentYear: year)
+            var accepted = 0
+            for _ in 0 ..< 3000 {
+                var fields: [String: [String]] = [:]
+                for (id, options) in candidates where Int.random(in: 0 ..< 10, using: &rng) < (schema.field(id) == nil ? 1 : 8) {
+                    fields[id] = options.randomElement(using: &rng)!
+                }
+                guard let answers = try? AnswersText(arrivalMonth: "2026-05", fields: fields) else { continue }
+                let expected = schema.accepts(answers, currentYear: year)
+                #expect(acceptor.accepts(answers) == expected, "\(fields)")
+                if expected { accepted += 1 }
+            }
+            #expect(accepted > 10)
+        }
+    }
+
+    @Test func theFastAnswersDecoderAgreesWithTheCheckedOne() throws {
+        let samples = [
+            "chorus-answers-1\narrival=2026-11\n",
+            "chorus-answers-1\narrival=2026-11\nconsent=counts-only\nkind=physical,verbal\nsetting=workplace\nyear=2019\n",
+            "chorus-answers-1\narrival=0000-01\na=0,1,a-\nb-9=z\n",
+        ]
+        let alphabet = Array("chorus-answers-1\narrival=2026-11,x09az-=A \u{0}".utf8)
+        var rng = SystemRandomNumberGenerator()
+        for sample in samples {
+            let bytes = Array(sample.utf8)
+            for trial in 0 ..< 4000 {
+                var b = bytes
+                if trial > 0 {
+                    for _ in 0 ..< Int.random(in: 1 ... 3, using: &rng) {
+                        let i = Int.random(in: 0 ..< b.count, using: &rng)
+                        switch Int.random(in: 0 ..< 3, using: &rng) {
+                        case 0: b[i] = alphabet.randomElement(using: &rng)!
+                        case 1: b.insert(alphabet.randomElement(using: &rng)!, at: i)
+                        default: if b.count > 1 { b.remove(at: i) }
+                        }
+                    }
+                }
+                let fast = b.withUnsafeBytes { AnswersText.decodeCanonical($0) }
+                let checked = try? b.withUnsafeBytes { try AnswersText.decodeChecked($0) }
+                #expect(fast == checked, "\(String(decoding: b, as: UTF8.self).debugDescription)")
+            }
+        }
+        // Over 64 fields and over 4096 bytes: refused by both.
+        let many = "chorus-answers-1\narrival=2026-11\n" + (0 ..< 65).map { "f\(String(format: "%03d", $0))=x\n" }.joined()
+        let long = "chorus-answers-1\narrival=2026-11\n" + (0 ..< 90).map { "f\(String(format: "%03d", $0))=\(String(repeating: "v", count: 44))\n" }.joined()
+        for text in [many, long] {
+            let b = Array(text.utf8)
+            #expect(b.withUnsafeBytes { AnswersText.decodeCanonical($0) } == nil)
+            #expect((try? b.withUnsafeBytes { try AnswersText.decodeChecked($0) }) == nil)
         }
     }
 }
