@@ -228,8 +228,7 @@ public func readSecret(fd: Int32, limit: Int, path: String, what: String) throws
         if n < 0 {
             let e = errno
             if e == EINTR { continue }
-            if e == EISDIR { throw ChorusError.data("\(what) \(path) is a folder, not a file") }
-            throw ChorusError(Posix.status(e), "cannot read \(what) \(path): \(Posix.reason(e))")
+            throw readFailure(e, what: what, path: path)
         }
         if n == 0 { break }
         filled += n
@@ -240,6 +239,12 @@ public func readSecret(fd: Int32, limit: Int, path: String, what: String) throws
     } catch {
         throw ChorusError(.software, "internal error: cannot copy the \(what): \(error)")
     }
+}
+
+/// The error for a failed `read(2)` of `what` at `path`.
+func readFailure(_ e: Int32, what: String, path: String) -> ChorusError {
+    if e == EISDIR { return ChorusError.data("\(what) \(path) is a folder, not a file") }
+    return ChorusError(Posix.status(e), "cannot read \(what) \(path): \(Posix.reason(e))")
 }
 
 /// Reads standard input to its end (at most `limit` bytes), e.g. a receipt piped in.
@@ -256,8 +261,7 @@ func readAll(fd: Int32, limit: Int, path: String, what: String) throws -> [UInt8
         if n < 0 {
             let e = errno
             if e == EINTR { continue }
-            if e == EISDIR { throw ChorusError.data("\(what) \(path) is a folder, not a file") }
-            throw ChorusError(Posix.status(e), "cannot read \(what) \(path): \(Posix.reason(e))")
+            throw readFailure(e, what: what, path: path)
         }
         if n == 0 { break }
         out += chunk[0 ..< n]

@@ -19,8 +19,7 @@ public enum ReviewText {
         var out = String.UnicodeScalarView()
         for u in s.unicodeScalars {
             if mustEscape(u) {
-                let hex = String(u.value, radix: 16, uppercase: true)
-                out.append(contentsOf: ("\\u{" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex + "}").unicodeScalars)
+                out.append(contentsOf: escapedScalar(u).unicodeScalars)
             } else {
                 out.append(u)
             }

@@ -28,12 +28,17 @@ public func displaySafe(_ s: String, limit: Int = 64) -> String {
         case 0x5C: out += "\\\\"
         case 0x20 ... 0x7E: out.unicodeScalars.append(u)
         default:
-            let hex = String(u.value, radix: 16, uppercase: true)
-            out += "\\u{" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex + "}"
+            out += escapedScalar(u)
         }
         shown += 1
     }
     return out
+}
+
+/// A scalar written as `\u{XXXX}` (upper-case hex, at least 4 digits): printable ASCII that names it.
+public func escapedScalar(_ u: Unicode.Scalar) -> String {
+    let hex = String(u.value, radix: 16, uppercase: true)
+    return "\\u{" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex + "}"
 }
 
 /// `s` with every scalar that could steer or fool a terminal written as `\u{XXXX}`: control
@@ -55,8 +60,7 @@ public func terminalSafe(_ s: String) -> String {
     var out = String.UnicodeScalarView()
     for u in s.unicodeScalars {
         if dangerous(u) {
-            let hex = String(u.value, radix: 16, uppercase: true)
-            out.append(contentsOf: ("\\u{" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex + "}").unicodeScalars)
+            out.append(contentsOf: escapedScalar(u).unicodeScalars)
         } else {
             out.append(u)
         }
