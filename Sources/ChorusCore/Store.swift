@@ -353,9 +353,11 @@ public final class Store: Sendable {
     /// Adds a structurally valid envelope to the inbox as `inbox/<id hex>`, durably (FORMAT.md 7.1):
     /// once this returns `.published`, the envelope survives a crash. The envelope is checked first
     /// (FORMAT.md 5.6 step 1) and must not have a story section larger than this store allows.
-    /// Crash leftovers in `tmp/` that no writer is using are removed afterwards.
+    /// With `removingLeftovers` (the default), crash leftovers in `tmp/` that no writer is using are
+    /// removed afterwards; a caller that publishes many envelopes in a row (import) passes false and
+    /// calls `removeLeftovers()` once at the end.
     @discardableResult
-    public func publish(envelope: [UInt8]) throws -> PublishOutcome {
+    public func publish(envelope: [UInt8], removingLeftovers: Bool = true) throws -> PublishOutcome {
         let layout: EnvelopeLayout
         do {
             layout = try EnvelopeLayout.parse(envelope)
@@ -390,7 +392,7 @@ public final class Store: Sendable {
                 return .duplicate
             }
         }
-        DurableFile.removeLeftovers(in: tmpDir, dirPath: tmpPath)
+        if removingLeftovers { DurableFile.removeLeftovers(in: tmpDir, dirPath: tmpPath) }
         return outcome
     }
 

@@ -234,7 +234,7 @@ struct ImportCommand: ChorusCommand {
         for path in files {
             do {
                 let bytes = try readSmallFile(path, limit: EnvelopeFormat.maximumLength, what: "envelope")
-                switch try target.publish(envelope: bytes) {
+                switch try target.publish(envelope: bytes, removingLeftovers: false) {
                 case .published: imported += 1
                 case .duplicate: duplicates += 1; printErr("\(shownPath(path)): already in the store; skipped")
                 case .withdrawn: withdrawn += 1; printErr("\(shownPath(path)): this entry was withdrawn; skipped")
@@ -245,6 +245,7 @@ struct ImportCommand: ChorusCommand {
                 if e.status == .ioError || e.status == .permission { worst = e.status } else if worst == .success { worst = e.status }
             }
         }
+        target.removeLeftovers()
         printErr("imported \(imported), skipped \(duplicates) duplicate(s) and \(withdrawn) withdrawn, \(bad) bad")
         if worst != .success { throw ExitCode(worst.rawValue) }
     }
