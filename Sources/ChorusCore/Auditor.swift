@@ -84,6 +84,31 @@ public struct Auditor: Sendable {
     /// `consume` throws (which stops the run).
     public func run(_ sources: EntrySources, progress: (@Sendable (Int) -> Void)? = nil,
                     consume: @escaping @Sendable (borrowing OpenedEnvelope) throws -> Void) throws -> AuditSummary {
+        try run(sources) { (entry: borrowing OpenedEnvelope, shared: SharedState) in
+            shared.deliver(fingerprint: SharedState.fingerprint(of: entry), keyIndex: entry.keyIndex, progress: progress) { try consume(entry) }
+        }
+    }
+
+    /// As `run(_:progress:consume:)`, with the work on each entry split in two: `prepare` runs on the
+    /// worker threads in parallel (e.g. formatting and sealing the output of an entry), and `consume`,
+    /// called serially, gets what it made for each entry that is not a copy. A copy may be prepared and
+    /// then dropped. What `prepare` throws stops the run like what `consume` throws.
+    public func run<Prepared>(_ sources: EntrySources, progress: (@Sendable (Int) -> Void)? = nil,
+                              prepare: @escaping @Sendable (borrowing OpenedEnvelope) throws -> Prepared,
+                              consume: @escaping @Sendable (consuming Prepared) throws -> Void) throws -> AuditSummary {
+        try run(sources) { (entry: borrowing OpenedEnvelope, shared: SharedState) in
+            let prepared: Prepared
+            do {
+                prepared = try prepare(entry)
+            } catch {
+                shared.fail(error)
+                return
+            }
+            shared.deliver(fingerprint: SharedState.fingerprint(of: entry), keyIndex: entry.keyIndex, progress: progress) { try consume(prepared) }
+        }
+    }
+
+    private func run(_ sources: EntrySources, handle: @escaping @Sendable (borrowing OpenedEnvelope, SharedState) -> Void) throws -> AuditSummary {
         let shared = SharedState(keyCount: keys.count, copies: CopyFilter(memoryLimit: copyMemoryLimit))
         // Envelopes travel in small groups, so the queue's lock is taken once per group, not per entry;
         // at most `queueCapacity` envelopes wait in it.
@@ -91,21 +116,26 @@ public struct Auditor: Sendable {
         let queue = BoundedQueue<[SourceEnvelope]>(capacity: max(1, queueCapacity / group))
         let done = DispatchGroup()
         let keys = self.keys, sections = self.sections
-        for _ in 0 ..< workers {
+        let open: @Sendable ([SourceEnvelope], inout [String: Int]) -> Void = { items, problems in
+            for item in items {
+                if shared.isStopped { break }
+                do throws(EnvelopeError) {
+                    handle(try EnvelopeOpener.open(item.bytes, keys: keys, sections: sections), shared)
+                } catch {
+                    problems[error.kind, default: 0] += 1
+                }
+            }
+        }
+        // With several workers, the reading thread is one of them: it opens a group itself whenever
+        // the queue is full instead of waiting, so there are never more busy threads than `workers`
+        // (a reader beside `workers` decrypting threads would take its time from theirs).
+        let readerHelps = workers > 1
+        for _ in 0 ..< (readerHelps ? workers - 1 : workers) {
             done.enter()
             let thread = Thread {
                 defer { done.leave() }
                 var problems: [String: Int] = [:]
-                while let items = queue.take() {
-                    for item in items {
-                        if shared.isStopped { break }
-                        do throws(EnvelopeError) {
-                            shared.deliver(try EnvelopeOpener.open(item.bytes, keys: keys, sections: sections), consume: consume, progress: progress)
-                        } catch {
-                            problems[error.kind, default: 0] += 1
-                        }
-                    }
-                }
+                while let items = queue.take() { open(items, &problems) }
                 shared.count(problems: problems)
             }
             thread.stackSize = 1 << 20
@@ -114,6 +144,7 @@ public struct Auditor: Sendable {
         var readError: Error? = nil
         var sourceSummary = SourceSummary()
         var pending: [SourceEnvelope] = []
+        var readerProblems: [String: Int] = [:]
         pending.reserveCapacity(group)
         do {
             sourceSummary = try sources.forEach { item in
@@ -122,7 +153,11 @@ public struct Auditor: Sendable {
                 case let .envelope(e):
                     pending.append(e)
                     if pending.count == group {
-                        queue.put(pending)
+                        if readerHelps {
+                            if !queue.tryPut(pending) { open(pending, &readerProblems) }
+                        } else {
+                            queue.put(pending)
+                        }
                         pending = []
                         pending.reserveCapacity(group)
                     }
@@ -134,6 +169,7 @@ public struct Auditor: Sendable {
         } catch {
             readError = error
         }
+        shared.count(problems: readerProblems)
         queue.close()
         done.wait()
         if let e = shared.consumerError { throw e }
@@ -148,7 +184,7 @@ public struct Auditor: Sendable {
 }
 
 /// State shared by the workers: the summary and the consumer behind one lock, the copy filter behind its own.
-private final class SharedState: @unchecked Sendable {
+final class SharedState: @unchecked Sendable {
     private let lock = NSLock()
     private let copies: CopyFilter
     private(set) var summary: AuditSummary
@@ -174,21 +210,30 @@ private final class SharedState: @unchecked Sendable {
         summary.problems.merge(problems, uniquingKeysWith: +)
     }
 
-    func deliver(_ entry: consuming OpenedEnvelope, consume: (borrowing OpenedEnvelope) throws -> Void, progress: (@Sendable (Int) -> Void)?) {
-        // Copies of one envelope share id and MAC; the fingerprint uses Swift's per-process random
-        // SipHash key, so nobody can make two different entries collide on purpose.
+    /// Copies of one envelope share id and MAC; the fingerprint uses Swift's per-process random
+    /// SipHash key, so nobody can make two different entries collide on purpose.
+    static func fingerprint(of entry: borrowing OpenedEnvelope) -> UInt64 {
         // Both are 32 bytes, hashed as raw bytes (not element by element).
         var h = Hasher()
         entry.id.withUnsafeBytes { h.combine(bytes: $0) }
         entry.mac.withUnsafeBytes { h.combine(bytes: $0) }
-        let fingerprint = UInt64(bitPattern: Int64(h.finalize()))
+        return UInt64(bitPattern: Int64(h.finalize()))
+    }
+
+    /// Stops the run with `error` (the first one wins).
+    func fail(_ error: Error) {
+        lock.lock(); defer { lock.unlock() }
+        if consumerError == nil { consumerError = error }
+        stopped = true
+    }
+
+    /// Runs `consume` for an entry that is not a copy of one already handed out, and counts it.
+    func deliver(fingerprint: UInt64, keyIndex: Int, progress: (@Sendable (Int) -> Void)?, _ consume: () throws -> Void) {
         let first: Bool
         do {
             first = try copies.insert(fingerprint)
         } catch {
-            lock.lock(); defer { lock.unlock() }
-            if consumerError == nil { consumerError = error }
-            stopped = true
+            fail(error)
             return
         }
         lock.lock(); defer { lock.unlock() }
@@ -198,12 +243,12 @@ private final class SharedState: @unchecked Sendable {
             return
         }
         do {
-            try consume(entry)
+            try consume()
             summary.opened += 1
-            summary.openedByKey[entry.keyIndex] += 1
+            summary.openedByKey[keyIndex] += 1
             progress?(summary.opened)
         } catch {
-            consumerError = error
+            if consumerError == nil { consumerError = error }
             stopped = true
         }
     }
@@ -485,6 +530,16 @@ final class BoundedQueue<T: Sendable>: @unchecked Sendable {
         items[(head + count) % items.count] = item
         count += 1
         if waitingTakers > 0 { condition.broadcast() }
+    }
+
+    /// Puts `item` if there is room now; false (and nothing put) when the queue is full.
+    func tryPut(_ item: T) -> Bool {
+        condition.lock(); defer { condition.unlock() }
+        guard count < items.count else { return false }
+        items[(head + count) % items.count] = item
+        count += 1
+        if waitingTakers > 0 { condition.broadcast() }
+        return true
     }
 
     /// The next item, or nil once the queue is closed and empty.

@@ -66,6 +66,48 @@ public enum XChaCha20Poly1305 {
         return out
     }
 
+    /// Encrypts `plaintext` with no associated data into `output` (exactly `plaintext.count` + 16
+    /// bytes: ciphertext ‖ tag), without intermediate copies. For short-lived data under a key that
+    /// never leaves the process (e.g. a spool of output that must not reach the disk in clear).
+    public static func seal(_ plaintext: UnsafeRawBufferPointer, nonce: [UInt8], key: borrowing SecretBytes,
+                            into output: UnsafeMutableRawBufferPointer) throws {
+        try check(key: key, nonce: nonce)
+        guard output.count == plaintext.count + tagByteCount else {
+            throw CryptoError.wrongLength(what: "AEAD output", expected: plaintext.count + tagByteCount, got: output.count)
+        }
+        var outLen: UInt64 = 0
+        let rc = key.withUnsafeBytes { k in nonce.withUnsafeBytes { n in
+            crypto_aead_xchacha20poly1305_ietf_encrypt(
+                output.baseAddress!.assumingMemoryBound(to: UInt8.self), &outLen,
+                plaintext.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt64(plaintext.count),
+                nil, 0, nil,
+                n.baseAddress!.assumingMemoryBound(to: UInt8.self), k.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        } }
+        guard rc == 0 else { throw CryptoError.invalidParameters("AEAD encryption failed") }
+    }
+
+    /// Decrypts and verifies ciphertext ‖ tag (no associated data) into `output` (exactly
+    /// `ciphertext.count` − 16 bytes). On failure `output` holds nothing of the plaintext.
+    public static func open(_ ciphertext: UnsafeRawBufferPointer, nonce: [UInt8], key: borrowing SecretBytes,
+                            into output: UnsafeMutableRawBufferPointer) throws {
+        try check(key: key, nonce: nonce)
+        guard ciphertext.count >= tagByteCount, output.count == ciphertext.count - tagByteCount else {
+            throw CryptoError.wrongLength(what: "AEAD output", expected: max(0, ciphertext.count - tagByteCount), got: output.count)
+        }
+        var scratch: UInt8 = 0
+        var outLen: UInt64 = 0
+        let rc = key.withUnsafeBytes { k in nonce.withUnsafeBytes { n in
+            withUnsafeMutablePointer(to: &scratch) { sp in
+                crypto_aead_xchacha20poly1305_ietf_decrypt(
+                    output.baseAddress?.assumingMemoryBound(to: UInt8.self) ?? sp, &outLen, nil,
+                    ciphertext.baseAddress!.assumingMemoryBound(to: UInt8.self), UInt64(ciphertext.count),
+                    nil, 0,
+                    n.baseAddress!.assumingMemoryBound(to: UInt8.self), k.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
+        } }
+        guard rc == 0 else { throw CryptoError.authenticationFailed }
+    }
+
     /// Convenience over arrays.
     public static func open(_ ciphertext: [UInt8], associatedData: [UInt8], nonce: [UInt8],
                             key: borrowing SecretBytes) throws -> SecretBytes {

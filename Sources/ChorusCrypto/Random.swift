@@ -10,6 +10,12 @@ public enum Random {
         return out
     }
 
+    /// Fills `buffer` with random bytes.
+    public static func fill(_ buffer: UnsafeMutableRawBufferPointer) {
+        Sodium.ensureInitialized()
+        if buffer.count > 0 { randombytes_buf(buffer.baseAddress!, buffer.count) }
+    }
+
     /// A uniform integer in `0..<upperBound` without modulo bias (`randombytes_uniform`).
     public static func uniform(_ upperBound: UInt32) -> UInt32 {
         Sodium.ensureInitialized()

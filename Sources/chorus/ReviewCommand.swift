@@ -45,14 +45,25 @@ struct ReviewCommand: ChorusCommand {
             printErr("chorus: the key(s) given are analyst keys: stories need a reviewer key, so only answers are shown")
         }
         let schema = entrySources.sources.compactMap(\.schema).first
-        let sink: ReviewSink = try out.map { try FolderSink(path: $0, format: format) } ?? StreamSink(format: format)
-        let shuffler = Shuffler(sink: sink, schema: schema)
+        let sink: ReviewSink = try out.map { try FolderSink(path: $0, format: format, schema: schema) } ?? StreamSink(format: format, schema: schema)
+        let spool = ShuffledSpool()
         let progress = ProgressLine(verb: "opened")
         let auditor = Auditor(keys: keys, sections: .storyIfAvailable)
-        let summary = try auditor.run(entrySources, progress: { progress.update($0) }) { entry in
-            try shuffler.add(answers: entry.answers, story: entry.story?.revealedBytes())
-        }
-        try shuffler.flush()
+        // Each entry's output is made and sealed on the worker threads; the spool takes the sealed
+        // records one at a time and gives them back in a random order once all are in.
+        let summary = try auditor.run(entrySources, progress: { progress.update($0) }, prepare: { entry in
+            var record: [UInt8]
+            switch entry.story {
+            case .some(let story): record = story.withUnsafeBytes { sink.record(answers: entry.answers, story: $0) }
+            case .none: record = sink.record(answers: entry.answers, story: nil)
+            }
+            defer { secureZero(&record) }
+            return spool.seal(record)
+        }, consume: { sealed in
+            try spool.add(sealed)
+        })
+        try spool.drain(threads: auditor.workers) { try sink.write($0) }
+        try sink.finish()
         progress.finish()
         if let out { printErr("wrote \(summary.opened) entr\(summary.opened == 1 ? "y" : "ies") into \(out)") }
         for line in summary.problemLines { printErr("chorus: \(line)") }
@@ -69,19 +80,63 @@ struct ReviewCommand: ChorusCommand {
     }
 }
 
-/// Where reviewed entries go.
+/// Where reviewed entries go: each entry becomes one record (the bytes of its output), and records
+/// are written in the random order the spool gives them back.
 protocol ReviewSink: Sendable {
-    func write(answers: AnswersText, story: String?, schema: Schema?) throws
+    func record(answers: AnswersText, story: UnsafeRawBufferPointer?) -> [UInt8]
+    func write(_ record: UnsafeRawBufferPointer) throws
+    func finish() throws
 }
 
-/// One JSON object per story, or readable blocks, on stdout.
-struct StreamSink: ReviewSink {
-    let format: String
+extension ReviewSink {
+    fileprivate func text(answers: AnswersText, story: UnsafeRawBufferPointer?, schema: Schema?) -> String {
+        ReviewText.block(answers: answers, story: story.map { String(decoding: $0, as: UTF8.self) }, schema: schema)
+    }
+}
 
-    func write(answers: AnswersText, story: String?, schema: Schema?) throws {
-        let text = format == "jsonl" ? try ReviewJSON.line(answers: answers, story: story) + "\n"
-            : "==========================================================================\n" + ReviewText.block(answers: answers, story: story, schema: schema) + "\n"
-        Terminal.writeAll(1, text)
+/// One JSON object per story, or readable blocks, on stdout, written in chunks of 64 KiB. A failed
+/// write (a full disk behind a redirection, a closed pipe) stops the review with exit 74.
+final class StreamSink: ReviewSink, @unchecked Sendable {
+    let format: String
+    let schema: Schema?
+    private var buffer: [UInt8] = []
+    private static let chunk = 64 << 10
+
+    init(format: String, schema: Schema?) {
+        self.format = format
+        self.schema = schema
+        buffer.reserveCapacity(Self.chunk)
+    }
+
+    func record(answers: AnswersText, story: UnsafeRawBufferPointer?) -> [UInt8] {
+        format == "jsonl" ? ReviewJSON.line(answers: answers, story: story)
+            : Array(("==========================================================================\n" + text(answers: answers, story: story, schema: schema) + "\n").utf8)
+    }
+
+    func write(_ record: UnsafeRawBufferPointer) throws {
+        buffer.append(contentsOf: record)
+        if buffer.count >= Self.chunk { try flush() }
+    }
+
+    func finish() throws { try flush() }
+
+    private func flush() throws {
+        defer { secureZero(&buffer) ; buffer.removeAll(keepingCapacity: true) }
+        try buffer.withUnsafeBytes { try writeOutput($0) }
+    }
+
+    private func writeOutput(_ bytes: UnsafeRawBufferPointer) throws {
+        var done = 0
+        while done < bytes.count {
+            let n = posixWrite(1, bytes.baseAddress! + done, bytes.count - done)
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else {
+                let e = n < 0 ? errno : EIO
+                throw ChorusError(e == EACCES || e == EPERM || e == EROFS ? .permission : .ioError,
+                                  "cannot write the output: \(String(cString: strerror(e)))")
+            }
+            done += n
+        }
     }
 }
 
@@ -89,10 +144,12 @@ struct StreamSink: ReviewSink {
 struct FolderSink: ReviewSink {
     let path: String
     let format: String
+    let schema: Schema?
 
-    init(path: String, format: String) throws {
+    init(path: String, format: String, schema: Schema?) throws {
         self.path = path
         self.format = format
+        self.schema = schema
         if mkdir(path, 0o700) != 0 {
             let e = errno
             guard e == EEXIST else { throw ChorusError(.cannotCreate, "cannot create folder \(path): \(String(cString: strerror(e)))") }
@@ -108,76 +165,24 @@ struct FolderSink: ReviewSink {
         }
     }
 
-    func write(answers: AnswersText, story: String?, schema: Schema?) throws {
+    func record(answers: AnswersText, story: UnsafeRawBufferPointer?) -> [UInt8] {
+        format == "jsonl" ? ReviewJSON.line(answers: answers, story: story) : Array(text(answers: answers, story: story, schema: schema).utf8)
+    }
+
+    func write(_ record: UnsafeRawBufferPointer) throws {
         let name = Hex.encode(Random.bytes(12)) + (format == "jsonl" ? ".json" : ".txt")
-        let text = format == "jsonl" ? try ReviewJSON.line(answers: answers, story: story) + "\n"
-            : ReviewText.block(answers: answers, story: story, schema: schema)
-        try DurableFile.createExclusive(path: path + "/" + name, contents: Array(text.utf8))
+        try DurableFile.createExclusive(path: path + "/" + name, contents: Array(record))
     }
+
+    func finish() throws {}
 }
 
-enum ReviewJSON {
-    /// `story` is `null` (not left out) when the key opened the answers only, so every line has the
-    /// same keys.
-    struct Line: Encodable {
-        let arrival: String
-        let answers: [String: [String]]
-        let quotable: Bool
-        let story: String?
 
-        enum CodingKeys: String, CodingKey { case arrival, answers, quotable, story }
-
-        func encode(to encoder: Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(arrival, forKey: .arrival)
-            try c.encode(answers, forKey: .answers)
-            try c.encode(quotable, forKey: .quotable)
-            try c.encode(story, forKey: .story)
-        }
-    }
-
-    static func line(answers: AnswersText, story: String?) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let line = Line(arrival: answers.arrivalMonth, answers: answers.fields, quotable: !ReviewText.isCountsOnly(answers), story: story)
-        return String(decoding: try encoder.encode(line), as: UTF8.self)
-    }
-}
-
-/// Holds the opened entries and releases them in a uniformly random order at the end, so the output
-/// order follows neither the order in the sources (an inbox is listed in the file system's order, which
-/// on tmpfs or btrfs is the order of arrival) nor the order in which threads finished. Memory is bounded:
-/// past `maxHeldBytes` of stories and answers (tens of thousands of typical stories), a random held
-/// entry is released whenever a new one comes in.
-final class Shuffler: @unchecked Sendable {
-    private var pending: [(AnswersText, String?, Int)] = []
-    private var heldBytes = 0
-    private let maxHeldBytes: Int
-    private let sink: ReviewSink
-    private let schema: Schema?
-
-    init(sink: ReviewSink, schema: Schema?, maxHeldBytes: Int = 64 << 20) {
-        self.sink = sink
-        self.schema = schema
-        self.maxHeldBytes = maxHeldBytes
-    }
-
-    func add(answers: AnswersText, story: [UInt8]?) throws {
-        let size = (story?.count ?? 0) + AnswersText.maxBytes / 8 + 64
-        pending.append((answers, story.map { String(decoding: $0, as: UTF8.self) }, size))
-        heldBytes += size
-        while heldBytes > maxHeldBytes && pending.count > 1 { try release() }
-    }
-
-    private func release() throws {
-        let i = Int(Random.uniform(UInt32(pending.count)))
-        pending.swapAt(i, pending.count - 1)
-        let (a, s, size) = pending.removeLast()
-        heldBytes -= size
-        try sink.write(answers: a, story: s, schema: schema)
-    }
-
-    func flush() throws {
-        while !pending.isEmpty { try release() }
-    }
+/// write(2), named apart from the sinks' own `write`.
+private func posixWrite(_ fd: Int32, _ p: UnsafeRawPointer, _ n: Int) -> Int {
+    #if canImport(Glibc)
+    return Glibc.write(fd, p, n)
+    #else
+    return Darwin.write(fd, p, n)
+    #endif
 }

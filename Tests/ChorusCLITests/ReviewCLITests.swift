@@ -533,6 +533,38 @@ let anaKeyArgs = ["--key", "ana.key", "--passphrase-file", "pass"]
         }
     }
 
+    /// More output than review holds in memory (300 stories of 60 KiB, 18 MB of JSON): the sealed
+    /// output goes through an unnamed temporary file in TMPDIR, every story comes out exactly once,
+    /// in an order that does not follow the batch, and TMPDIR is left empty.
+    @Test func outputLargerThanMemoryGoesThroughASealedTemporaryFile() throws {
+        let (cli, fx) = try Fixture.copy()
+        var parts = try BatchParts(try cli.read(fx.batch))
+        let recipient = try KeyFiles.loadPublicKey(cli.path("Keys/rev.pub"))
+        let answers = try AnswersText(arrivalMonth: "2026-01", fields: ["setting": ["home"], "kind": ["other"], "perpetrator-role": ["other"],
+                                                                        "reported": ["no"], "consent": ["counts-only"]]).encoded()
+        let filler = String(repeating: "a long story, \"quoted\" and\ton lines\n", count: 60 * 1024 / 40)
+        parts.tombstones = []
+        parts.entries = try (0 ..< 300).map { i in
+            try EnvelopeSealer.seal(id: Random.bytes(32), answers: answers, story: SecretBytes(copying: Array("big \(i)\n\(filler)".utf8)), recipients: [recipient])
+        }
+        try cli.write("big.batch", bytes: parts.bytes())
+        try FileManager.default.createDirectory(atPath: cli.path("tmp"), withIntermediateDirectories: false)
+        let r = try cli.run(["review"] + revKeyArgs + ["--format", "jsonl", "big.batch"], env: ["TMPDIR": cli.path("tmp")])
+        #expect(r.status == 0, "\(r.stderr)")
+        let stories = try r.jsonStories()
+        #expect(stories.allSatisfy { $0.hasSuffix(filler) })
+        let positions = try stories.map { s -> Int in try #require(Int(s.dropFirst("big ".count).prefix { $0 != "\n" })) }
+        #expect(positions.sorted() == Array(0 ..< 300))
+        let n = Double(positions.count)
+        let d2 = positions.enumerated().map { Double(($0.offset - $0.element) * ($0.offset - $0.element)) }.reduce(0, +)
+        #expect(abs(1 - 6 * d2 / (n * (n * n - 1))) < 0.35, "the order shown follows the batch order")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: cli.path("tmp")).isEmpty)
+        // A TMPDIR that cannot hold the file is one sentence, exit 73, not a crash.
+        let bad = try cli.run(["review"] + revKeyArgs + ["--format", "jsonl", "big.batch"], env: ["TMPDIR": cli.path("no-such-folder")])
+        #expect(bad.status == 73 || bad.status == 74, "\(bad)")
+        #expect(bad.stderr.contains("temporary file") && bad.stderr.contains("TMPDIR"), "\(bad.stderr)")
+    }
+
     @Test func anEmptyStoreIsNotAnError() throws {
         let cli = try CLI.withStore()
         for args in [["review"] + revKeyArgs + ["store"], ["review"] + anaKeyArgs + ["--format", "jsonl", "store"], ["verify", "store"] + revKeyArgs] {
