@@ -29,7 +29,13 @@ struct Chorus: ParsableCommand {
     /// `terminalSafe` first, so no input can reach the terminal raw.
     static func main() {
         do {
-            var command = try parseAsRoot()
+            var arguments = Array(CommandLine.arguments.dropFirst())
+            let moreFiles = ImportCommand.setAsideFiles(&arguments)
+            var command = try parseAsRoot(arguments)
+            if var importing = command as? ImportCommand, !moreFiles.isEmpty {
+                importing.files += moreFiles
+                command = importing
+            }
             try command.run()
         } catch {
             let code = exitCode(for: error)

@@ -27,6 +27,37 @@ import Testing
         #expect(refused.status == 65, "\(refused)")
     }
 
+    /// Thousands of paths (a shell glob over a courier's folder), with `--store` after some of them,
+    /// a bad file among them and a name starting with `-` after `--`: every path is taken, in order
+    /// (chorus sets the paths of import aside from swift-argument-parser, whose time grows with the
+    /// square of their number).
+    @Test func importTakesThousandsOfPathsAnywhere() throws {
+        let cli = try CLI.withStore()
+        for name in ["e1", "e2", "e3"] {
+            let r = try cli.run(["submit", "--out", "\(name).env"] + CLI.answers, stdin: "carried story \(name)")
+            #expect(r.status == 0, "\(r)")
+        }
+        let e1 = try cli.read("e1.env")
+        var copies: [String] = []
+        for i in 0 ..< 2000 {
+            copies.append("c\(i).env")
+            try cli.write("c\(i).env", bytes: e1)
+        }
+        try cli.write("-dash.env", bytes: try cli.read("e2.env"))
+        try cli.write("bad.env", bytes: Array(e1.prefix(100)))
+        let r = try cli.run(["import", "e1.env"] + copies + ["--store", "store", "e2.env", "bad.env", "--", "-dash.env", "e3.env"])
+        #expect(r.status == 65, "\(r.stderr.suffix(400))")
+        #expect(r.stderr.hasSuffix("imported 3, skipped 2001 duplicate(s) and 0 withdrawn, 1 bad\n"), "\(r.stderr.suffix(400))")
+        #expect(r.stderr.contains("bad.env: "))
+        #expect(r.stderr.contains("c1999.env: already in the store") && r.stderr.contains("-dash.env: already in the store"))
+        #expect(cli.allFiles(under: cli.path("store/inbox")).count == 3)
+        // The parser still sees the options: an unknown one among the paths is a usage error.
+        let unknown = try cli.run(["import", "--store", "store", "e1.env", "e2.env", "--nope"])
+        #expect(unknown.status == 64, "\(unknown)")
+        let missing = try cli.run(["import", "--store", "store"])
+        #expect(missing.status == 64 && missing.stderr.contains("<files>"), "\(missing)")
+    }
+
     @Test func batchThenReviewEverythingOnce() throws {
         let cli = try CLI.withStore()
         for i in 0 ..< 5 { try cli.submit("story number \(i)") }
