@@ -215,6 +215,9 @@ public struct OpenedEnvelope: ~Copyable, Sendable {
     public let answers: AnswersText
     /// The story, when it was asked for (reviewer stanzas only).
     public let story: SecretBytes?
+    /// The plaintext of the stanza that opened (role and section keys), kept only for
+    /// `.answersVerifyingStory`, to open the rest later with `EnvelopeOpener.reopen`.
+    public let stanza: SecretBytes?
 
     /// Whether a story was opened.
     public var hasStory: Bool {
@@ -234,6 +237,11 @@ public enum EnvelopeOpener {
         case answersAndStory
         /// The answers, and the story when the stanza that opened is a reviewer's.
         case storyIfAvailable
+        /// The answers; with a reviewer stanza, the story section's tag is checked but nothing of it
+        /// is decrypted, and the stanza's plaintext is kept (`OpenedEnvelope.stanza`) so that the
+        /// story can be opened later with `reopen`. (A reader that holds many entries, like review,
+        /// keeps the envelope, which is already encrypted, instead of the story in clear.)
+        case answersVerifyingStory
     }
 
     /// Opens `bytes` with the first of `keys` that is a recipient. The MAC is checked before any section
@@ -257,6 +265,23 @@ public enum EnvelopeOpener {
             }
         }
         guard keyIndex >= 0 else { throw .notRecipient }
+        return try finish(bytes, layout: layout, stanza: plain, keyIndex: keyIndex, sections: sections)
+    }
+
+    /// Opens `bytes` again with the stanza plaintext that `open` kept (`.answersVerifyingStory`): the
+    /// same checks as `open` (layout, MAC, sections), without trying any key. `keyIndex` is reported
+    /// back as is.
+    public static func reopen(_ bytes: UnsafeRawBufferPointer, stanza: borrowing SecretBytes, keyIndex: Int,
+                              sections: Sections) throws(EnvelopeError) -> OpenedEnvelope {
+        let layout: EnvelopeLayout
+        do { layout = try EnvelopeLayout.parse(bytes) } catch { throw .malformed(error) }
+        guard stanza.count == EnvelopeFormat.stanzaPlaintextLength else { throw .badStanza }
+        return try finish(bytes, layout: layout, stanza: stanza.copy(), keyIndex: keyIndex, sections: sections)
+    }
+
+    /// Everything after a stanza opened: its role and keys, the MAC, then the sections asked for.
+    private static func finish(_ bytes: UnsafeRawBufferPointer, layout: EnvelopeLayout, stanza plain: consuming SecretBytes,
+                               keyIndex: Int, sections: Sections) throws(EnvelopeError) -> OpenedEnvelope {
         let roleByte = plain.withUnsafeBytes { $0[0] }
         guard let role = Role(rawValue: roleByte) else { throw .badStanza }
         let macKey = 1 ..< 33, answersKey = 33 ..< 65, storyKey = 65 ..< 97
@@ -280,11 +305,22 @@ public enum EnvelopeOpener {
 
         var story: SecretBytes? = nil
         if sections == .answersAndStory && role != .reviewer { throw .storyNotAvailable }
+        if sections == .answersVerifyingStory {
+            if role == .reviewer {
+                guard XChaCha20Poly1305.verify(UnsafeRawBufferPointer(rebasing: bytes[layout.storyRange]), associatedData: fullHeader,
+                                               nonce: EnvelopeFormat.storyNonce, key: plain, keyRange: storyKey) else {
+                    throw .sectionAuthenticationFailed(section: "story")
+                }
+            }
+            return OpenedEnvelope(id: layout.id, mac: Array(macBytes), keyIndex: keyIndex, role: role, answers: answersText, story: nil,
+                                  stanza: plain)
+        }
         if sections != .answersOnly && role == .reviewer {
             story = try openSection(bytes, range: layout.storyRange, ad: fullHeader, nonce: EnvelopeFormat.storyNonce,
                                     key: plain, keyRange: storyKey, minimum: EnvelopeFormat.storyMinimum, name: "story")
         }
-        return OpenedEnvelope(id: layout.id, mac: Array(macBytes), keyIndex: keyIndex, role: role, answers: answersText, story: story)
+        return OpenedEnvelope(id: layout.id, mac: Array(macBytes), keyIndex: keyIndex, role: role, answers: answersText, story: story,
+                              stanza: nil)
     }
 
     public static func open(_ bytes: [UInt8], keys: [UnlockedKey], sections: Sections) throws(EnvelopeError) -> OpenedEnvelope {

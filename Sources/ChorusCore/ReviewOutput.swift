@@ -37,9 +37,11 @@ public enum ReviewJSON {
         out.append(contentsOf: (ReviewText.isCountsOnly(answers) ? "false" : "true").utf8)
         out.append(contentsOf: #","story":"#.utf8)
         if let story {
-            // Decoding validates (fast for valid text) and repairs bad bytes as a String would.
-            var text = String(decoding: story, as: UTF8.self)
-            text.withUTF8 { appendString(UnsafeRawBufferPointer($0), to: &out) }
+            if !appendASCIIString(story, to: &out) {
+                // Not all ASCII: decoding validates and repairs bad bytes as a String would.
+                var text = String(decoding: story, as: UTF8.self)
+                text.withUTF8 { appendString(UnsafeRawBufferPointer($0), to: &out) }
+            }
         } else {
             out.append(contentsOf: "null".utf8)
         }
@@ -70,6 +72,23 @@ public enum ReviewJSON {
         }
         out.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[runStart ..< n]))
         out.append(UInt8(ascii: "\""))
+    }
+
+    /// `appendString` for bytes that are all ASCII (then valid UTF-8 as they are); false, with `out`
+    /// unchanged, as soon as a byte is not.
+    static func appendASCIIString(_ bytes: UnsafeRawBufferPointer, to out: inout [UInt8]) -> Bool {
+        let n = bytes.count
+        var i = 0
+        while i + 8 <= n {
+            if bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self) & 0x8080_8080_8080_8080 != 0 { return false }
+            i += 8
+        }
+        while i < n {
+            if bytes[i] >= 0x80 { return false }
+            i += 1
+        }
+        appendString(bytes, to: &out)
+        return true
     }
 
     static func appendString(_ text: String.UTF8View, to out: inout [UInt8]) {
@@ -106,24 +125,25 @@ public enum ReviewJSON {
     }
 }
 
-/// Holds the records of an output (one per opened entry) and gives them back in a uniformly random
-/// order, so the order of `chorus review` follows neither the sources (an inbox is listed in the file
-/// system's order, which on tmpfs or btrfs is the order of arrival) nor the order in which threads
-/// finished.
+/// Holds one record per opened entry and gives them back in a uniformly random order, so the order of
+/// `chorus review` follows neither the sources (an inbox is listed in the file system's order, which
+/// on tmpfs or btrfs is the order of arrival) nor the order in which threads finished.
 ///
-/// Every record is sealed when it is made (`seal`, on any thread): XChaCha20-Poly1305 under a random
-/// key that lives only in this process's guarded memory, with a random nonce. Sealed records are held
-/// in memory up to `memoryLimit` bytes; past that, all of them move to an unlinked temporary file, so
-/// memory stays bounded whatever the number of entries, no story reaches the disk in clear, and the
-/// file is unreadable once the process is gone. What stays in memory then is 12 bytes per record (its
-/// offset and length), which the final Fisher–Yates shuffle permutes. `drain` opens the records again
-/// on several threads, a window at a time, and hands them out in the shuffled order.
+/// A record is a small secret part, sealed when the record is made (`seal`, on any thread) with
+/// XChaCha20-Poly1305 under a random key that lives only in this process's guarded memory, and a
+/// clear part that must need no protection (review keeps the envelope itself, which is encrypted
+/// already, in the clear part, and the stanza's keys in the secret part). Records are held in memory
+/// up to `memoryLimit` bytes; past that, all of them move to an unlinked temporary file, so memory
+/// stays bounded whatever the number of entries, and the file is unreadable once the process is gone.
+/// What stays in memory then is 12 bytes per record (its offset and length), which the final
+/// Fisher–Yates shuffle permutes. `drain` opens the records again on several threads, a window at a
+/// time, and hands out what its `open` made of each, in the shuffled order.
 ///
 /// `seal` may be called from any thread; `add` and `drain` from one caller at a time.
 public final class ShuffledSpool: @unchecked Sendable {
     public static let defaultMemoryLimit = 16 << 20
-    /// nonce ‖ ciphertext ‖ tag.
-    static let overhead = 24 + 16
+    /// u32 length of the secret part ‖ nonce ‖ ciphertext ‖ tag, then the clear part.
+    static let overhead = 4 + 24 + 16
     private static let writeChunk = 1 << 20
     private static let windowBytes = 4 << 20
     private let memoryLimit: Int
@@ -148,7 +168,7 @@ public final class ShuffledSpool: @unchecked Sendable {
         deinit { close(fd) }
     }
 
-    /// `temporaryFolder` is where the encrypted file goes when records spill ($TMPDIR, else /tmp, by default).
+    /// `temporaryFolder` is where the file goes when records spill ($TMPDIR, else /tmp, by default).
     public init(memoryLimit: Int = defaultMemoryLimit, temporaryFolder: String? = nil) {
         self.memoryLimit = max(0, memoryLimit)
         if let temporaryFolder {
@@ -160,36 +180,37 @@ public final class ShuffledSpool: @unchecked Sendable {
         }
     }
 
-    /// Whether records have moved to the encrypted temporary file (for tests).
+    /// Whether records have moved to the temporary file (for tests).
     public var hasSpilled: Bool { spill != nil }
 
-    /// `record` sealed for this spool (thread-safe). The nonce is a counter (never repeated under
-    /// this spool's key) after 16 random bytes.
-    public func seal(_ record: UnsafeRawBufferPointer) -> [UInt8] {
+    /// A record of `secret` (sealed) and `clear` (kept as is), for `add` (thread-safe). The nonce is a
+    /// counter (never repeated under this spool's key) after 16 random bytes.
+    public func seal(secret: UnsafeRawBufferPointer, clear: UnsafeRawBufferPointer) -> [UInt8] {
+        precondition(secret.count <= Int(UInt32.max) - Self.overhead, "secret part too large")
         let n = sealed.add(1, ordering: .relaxed).oldValue
         var nonce = noncePrefix
         for i in 0 ..< 8 { nonce[16 + i] = UInt8(truncatingIfNeeded: n >> (8 * UInt64(i))) }
-        return [UInt8](unsafeUninitializedCapacity: record.count + Self.overhead) { o, initialized in
+        let sealedLength = 24 + secret.count + 16
+        return [UInt8](unsafeUninitializedCapacity: 4 + sealedLength + clear.count) { o, initialized in
             let out = UnsafeMutableRawBufferPointer(o)
-            nonce.withUnsafeBytes { out.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: 24) }
+            out.storeBytes(of: UInt32(sealedLength).littleEndian, toByteOffset: 0, as: UInt32.self)
+            nonce.withUnsafeBytes { (out.baseAddress! + 4).copyMemory(from: $0.baseAddress!, byteCount: 24) }
             // Cannot fail: the key, nonce and output sizes are right by construction.
-            try! XChaCha20Poly1305.seal(record, nonce: nonce, key: key, into: UnsafeMutableRawBufferPointer(rebasing: out[24...]))
+            try! XChaCha20Poly1305.seal(secret, nonce: nonce, key: key, into: UnsafeMutableRawBufferPointer(rebasing: out[28 ..< 4 + sealedLength]))
+            if clear.count > 0 { (out.baseAddress! + 4 + sealedLength).copyMemory(from: clear.baseAddress!, byteCount: clear.count) }
             initialized = out.count
         }
     }
 
-    /// `record` sealed for this spool (thread-safe).
-    public func seal(_ record: [UInt8]) -> [UInt8] { record.withUnsafeBytes { seal($0) } }
-
     /// Takes a record made by `seal`. Throws only when the temporary file cannot be made or written.
-    public func add(_ sealed: [UInt8]) throws {
-        precondition(sealed.count >= Self.overhead, "not a sealed record")
+    public func add(_ record: [UInt8]) throws {
+        precondition(record.count >= Self.overhead, "not a record made by seal")
         if let spill {
-            try append(sealed, to: spill)
+            try append(record, to: spill)
             return
         }
-        heldBytes += sealed.count
-        held.append(sealed)
+        heldBytes += record.count
+        held.append(record)
         if heldBytes > memoryLimit {
             let spill = try Spill(fd: makeTemporaryFile())
             self.spill = spill
@@ -199,12 +220,14 @@ public final class ShuffledSpool: @unchecked Sendable {
         }
     }
 
-    /// Calls `body` with every record once, in a uniformly random order, then forgets them. Records
-    /// are opened by `threads` threads, a window of a few MiB at a time; `body` is called on the
-    /// caller's thread, in order. The plaintext is wiped after `body` returns.
-    public func drain(threads: Int = 1, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+    /// Calls `open` with the secret part (in wiped memory) and the clear part of every record, on
+    /// `threads` threads, a window of a few MiB of records at a time, then `body` on the caller's
+    /// thread with each result (in place, so that it can wipe it), every record once, in a uniformly
+    /// random order; then forgets the records. A record that does not unseal (the temporary file was altered) stops everything.
+    public func drain<T>(threads: Int = 1, open: @escaping @Sendable (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> T,
+                         _ body: (inout T) throws -> Void) throws {
         let count: Int
-        var sealedLength: (Int) -> Int
+        var recordLength: (Int) -> Int
         if let spill {
             try flush(spill)
             count = spill.offsets.count
@@ -215,12 +238,12 @@ public final class ShuffledSpool: @unchecked Sendable {
                 spill.offsets.swapAt(i, j)
                 spill.lengths.swapAt(i, j)
             }
-            sealedLength = { Int(spill.lengths[$0]) }
+            recordLength = { Int(spill.lengths[$0]) }
         } else {
             Random.shuffle(&held)
             count = held.count
             let held = self.held
-            sealedLength = { held[$0].count }
+            recordLength = { held[$0].count }
         }
         defer {
             held = []
@@ -231,44 +254,38 @@ public final class ShuffledSpool: @unchecked Sendable {
         while start < count {
             // A window: up to windowBytes of records (at least one).
             var end = start, bytes = 0
-            while end < count && (end == start || bytes + sealedLength(end) <= Self.windowBytes) {
-                bytes += sealedLength(end)
+            while end < count && (end == start || bytes + recordLength(end) <= Self.windowBytes) {
+                bytes += recordLength(end)
                 end += 1
             }
-            let opened = try openWindow(start ..< end, threads: threads)
-            for i in opened.indices {
-                try opened[i].withUnsafeBytes { try body($0) }
-            }
-            for i in opened.indices { opened[i].wipe() }
+            // Each result is handed over in place, so that `body` can wipe what it holds.
+            var results = try openWindow(start ..< end, threads: threads, open: open)
+            for i in results.indices { try body(&results[i]) }
             start = end
         }
     }
 
-    /// A plaintext record, wiped by `drain` once used.
-    private final class Opened: @unchecked Sendable {
-        var bytes: [UInt8] = []
+    /// What `open` made of one record, or why the record could not be read.
+    private final class Slot<T>: @unchecked Sendable {
+        var value: T?
         var failure: ChorusError?
-        func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
-            if let failure { throw failure }
-            return try bytes.withUnsafeBytes(body)
-        }
-        func wipe() { secureZero(&bytes) }
     }
 
-    private func openWindow(_ range: Range<Int>, threads: Int) throws -> [Opened] {
-        let slots = range.map { _ in Opened() }
+    private func openWindow<T>(_ range: Range<Int>, threads: Int,
+                               open: @escaping @Sendable (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> T) throws -> [T] {
+        let slots = range.map { _ in Slot<T>() }
         let spill = self.spill
         let held = self.held
         let work: @Sendable (Int) -> Void = { k in
             let i = range.lowerBound + k
-            var sealed: [UInt8]
+            var record: [UInt8]
             if let spill {
-                sealed = [UInt8](repeating: 0, count: Int(spill.lengths[i]))
+                record = [UInt8](repeating: 0, count: Int(spill.lengths[i]))
                 do {
-                    let got = try sealed.withUnsafeMutableBytes {
+                    let got = try record.withUnsafeMutableBytes {
                         try Posix.preadFully(spill.fd, into: $0, at: Int(spill.offsets[i]), path: "the temporary file of review")
                     }
-                    guard got == sealed.count else { throw ChorusError.io("cannot read back the temporary file of review: it is shorter than written") }
+                    guard got == record.count else { throw ChorusError.io("cannot read back the temporary file of review: it is shorter than written") }
                 } catch let e as ChorusError {
                     slots[k].failure = e
                     return
@@ -277,22 +294,39 @@ public final class ShuffledSpool: @unchecked Sendable {
                     return
                 }
             } else {
-                sealed = held[i]
+                record = held[i]
             }
-            slots[k].bytes = [UInt8](repeating: 0, count: sealed.count - Self.overhead)
-            let ok = sealed.withUnsafeBytes { s in
-                slots[k].bytes.withUnsafeMutableBytes { p in
-                    (try? XChaCha20Poly1305.open(UnsafeRawBufferPointer(rebasing: s[24...]), nonce: Array(s[..<24]), key: self.key, into: p)) != nil
+            record.withUnsafeBytes { r in
+                let sealedLength = Int(UInt32(littleEndian: r.loadUnaligned(fromByteOffset: 0, as: UInt32.self)))
+                guard sealedLength >= 40, 4 + sealedLength <= r.count else {
+                    slots[k].failure = Self.altered
+                    return
                 }
+                var secret = SecretBytes(count: sealedLength - 40)
+                let ok = secret.withUnsafeMutableBytes { p in
+                    (try? XChaCha20Poly1305.open(UnsafeRawBufferPointer(rebasing: r[28 ..< 4 + sealedLength]), nonce: Array(r[4 ..< 28]),
+                                                 key: self.key, into: p)) != nil
+                }
+                guard ok else {
+                    slots[k].failure = Self.altered
+                    return
+                }
+                slots[k].value = secret.withUnsafeBytes { open($0, UnsafeRawBufferPointer(rebasing: r[(4 + sealedLength)...])) }
             }
-            if !ok { slots[k].failure = ChorusError.io("the temporary file of review was altered while chorus ran; nothing more is shown") }
         }
         if threads > 1 && range.count > 1 {
             DispatchQueue.concurrentPerform(iterations: range.count, execute: work)
         } else {
             for k in 0 ..< range.count { work(k) }
         }
-        return slots
+        return try slots.map { slot in
+            if let failure = slot.failure { throw failure }
+            return slot.value!
+        }
+    }
+
+    private static var altered: ChorusError {
+        ChorusError.io("the temporary file of review was altered while chorus ran; nothing more is shown")
     }
 
     private func append(_ sealed: [UInt8], to spill: Spill) throws {

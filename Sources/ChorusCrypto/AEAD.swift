@@ -108,6 +108,29 @@ public enum XChaCha20Poly1305 {
         guard rc == 0 else { throw CryptoError.authenticationFailed }
     }
 
+    /// Whether ciphertext ‖ tag is authentic under `key` (the bytes `keyRange` of it), `associatedData`
+    /// and `nonce`, without decrypting anything: libsodium's `decrypt_detached` with no output buffer
+    /// only checks the tag.
+    public static func verify(_ ciphertext: UnsafeRawBufferPointer, associatedData: UnsafeRawBufferPointer, nonce: [UInt8],
+                              key: borrowing SecretBytes, keyRange: Range<Int>) -> Bool {
+        Sodium.ensureInitialized()
+        let tag = Int(crypto_aead_xchacha20poly1305_ietf_abytes())
+        guard keyRange.lowerBound >= 0, keyRange.upperBound <= key.count,
+              keyRange.count == Int(crypto_aead_xchacha20poly1305_ietf_keybytes()),
+              nonce.count == Int(crypto_aead_xchacha20poly1305_ietf_npubbytes()),
+              ciphertext.count >= tag else { return false }
+        let body = ciphertext.count - tag
+        let rc = key.withUnsafeBytes { k in nonce.withUnsafeBytes { n in
+            crypto_aead_xchacha20poly1305_ietf_decrypt_detached(
+                nil, nil,
+                ciphertext.baseAddress!.assumingMemoryBound(to: UInt8.self), UInt64(body),
+                ciphertext.baseAddress!.assumingMemoryBound(to: UInt8.self) + body,
+                associatedData.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt64(associatedData.count),
+                n.baseAddress!.assumingMemoryBound(to: UInt8.self), k.baseAddress!.assumingMemoryBound(to: UInt8.self) + keyRange.lowerBound)
+        } }
+        return rc == 0
+    }
+
     /// Convenience over arrays.
     public static func open(_ ciphertext: [UInt8], associatedData: [UInt8], nonce: [UInt8],
                             key: borrowing SecretBytes) throws -> SecretBytes {

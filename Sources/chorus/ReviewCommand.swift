@@ -48,21 +48,54 @@ struct ReviewCommand: ChorusCommand {
         let sink: ReviewSink = try out.map { try FolderSink(path: $0, format: format, schema: schema) } ?? StreamSink(format: format, schema: schema)
         let spool = ShuffledSpool()
         let progress = ProgressLine(verb: "opened")
-        let auditor = Auditor(keys: keys, sections: .storyIfAvailable)
-        // Each entry's output is made and sealed on the worker threads; the spool takes the sealed
-        // records one at a time and gives them back in a random order once all are in.
-        let summary = try auditor.run(entrySources, progress: { progress.update($0) }, prepare: { entry in
-            var record: [UInt8]
-            switch entry.story {
-            case .some(let story): record = story.withUnsafeBytes { sink.record(answers: entry.answers, story: $0) }
-            case .none: record = sink.record(answers: entry.answers, story: nil)
+        let auditor = Auditor(keys: keys, sections: .answersVerifyingStory)
+        // First pass, on every core: each entry's stanza is opened, its MAC, answers and story tag are
+        // checked, and the spool takes the stanza's keys (sealed) with the envelope as it is (already
+        // encrypted). Copies are recognised here, as in stats.
+        var summary = try auditor.run(entrySources, progress: { progress.update($0) }, prepare: { entry, envelope in
+            // The secret part: the key's index (2 bytes) and the stanza's plaintext, in wiped memory.
+            switch entry.stanza {
+            case .some(let stanza):
+                var secret = SecretBytes(count: 2 + stanza.count)
+                secret.withUnsafeMutableBytes { s in
+                    s[0] = UInt8(truncatingIfNeeded: entry.keyIndex)
+                    s[1] = UInt8(truncatingIfNeeded: entry.keyIndex >> 8)
+                    stanza.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: s[2...]).copyMemory(from: $0) }
+                }
+                return secret.withUnsafeBytes { s in envelope.withUnsafeBytes { spool.seal(secret: s, clear: $0) } }
+            case .none:
+                throw ChorusError(.software, "an entry was opened without its stanza")
             }
-            defer { secureZero(&record) }
-            return spool.seal(record)
-        }, consume: { sealed in
-            try spool.add(sealed)
+        }, consume: { record in
+            try spool.add(record)
         })
-        try spool.drain(threads: auditor.workers) { try sink.write($0) }
+        // Second pass, in a uniformly random order, a window at a time on every core: each story is
+        // decrypted and formatted (once), then written. An entry whose story turns out to be invalid
+        // inside (only its sender could make one) is counted as a problem here.
+        var failures: [String: Int] = [:]
+        try spool.drain(threads: auditor.workers, open: { secret, envelope in
+            let keyIndex = Int(secret[0]) | Int(secret[1]) << 8
+            let stanza = SecretBytes(copying: UnsafeRawBufferPointer(rebasing: secret[2...]))
+            do throws(EnvelopeError) {
+                let entry = try EnvelopeOpener.reopen(envelope, stanza: stanza, keyIndex: keyIndex, sections: .storyIfAvailable)
+                switch entry.story {
+                case .some(let story): return ReviewRecord(bytes: story.withUnsafeBytes { sink.record(answers: entry.answers, story: $0) })
+                case .none: return ReviewRecord(bytes: sink.record(answers: entry.answers, story: nil))
+                }
+            } catch {
+                return ReviewRecord(bytes: [], failure: error.kind, keyIndex: keyIndex)
+            }
+        }) { record in
+            if let kind = record.failure {
+                failures[kind, default: 0] += 1
+                if summary.openedByKey.indices.contains(record.keyIndex) { summary.openedByKey[record.keyIndex] -= 1 }
+                summary.opened -= 1
+                return
+            }
+            try record.bytes.withUnsafeBytes { try sink.write($0) }
+            secureZero(&record.bytes)
+        }
+        summary.problems.merge(failures, uniquingKeysWith: +)
         try sink.finish()
         progress.finish()
         if let out { printErr("wrote \(summary.opened) entr\(summary.opened == 1 ? "y" : "ies") into \(out)") }
@@ -78,6 +111,13 @@ struct ReviewCommand: ChorusCommand {
         let unused = try reportUnusedKeys(keys, summary, sources: entrySources)
         if summary.hasProblems || unused { throw ExitCode(ExitStatus.dataError.rawValue) }
     }
+}
+
+/// One entry's output, or why its story could not be shown.
+struct ReviewRecord: Sendable {
+    var bytes: [UInt8]
+    var failure: String? = nil
+    var keyIndex = 0
 }
 
 /// Where reviewed entries go: each entry becomes one record (the bytes of its output), and records

@@ -533,9 +533,9 @@ let anaKeyArgs = ["--key", "ana.key", "--passphrase-file", "pass"]
         }
     }
 
-    /// More output than review holds in memory (300 stories of 60 KiB, 18 MB of JSON): the sealed
-    /// output goes through an unnamed temporary file in TMPDIR, every story comes out exactly once,
-    /// in an order that does not follow the batch, and TMPDIR is left empty.
+    /// More than review holds in memory (300 stories of 60 KiB, 18 MB of envelopes): the envelopes
+    /// and their sealed keys go through an unnamed temporary file in TMPDIR, every story comes out
+    /// exactly once, in an order that does not follow the batch, and TMPDIR is left empty.
     @Test func outputLargerThanMemoryGoesThroughASealedTemporaryFile() throws {
         let (cli, fx) = try Fixture.copy()
         var parts = try BatchParts(try cli.read(fx.batch))
@@ -563,6 +563,28 @@ let anaKeyArgs = ["--key", "ana.key", "--passphrase-file", "pass"]
         let bad = try cli.run(["review"] + revKeyArgs + ["--format", "jsonl", "big.batch"], env: ["TMPDIR": cli.path("no-such-folder")])
         #expect(bad.status == 73 || bad.status == 74, "\(bad)")
         #expect(bad.stderr.contains("temporary file") && bad.stderr.contains("TMPDIR"), "\(bad.stderr)")
+    }
+
+    /// Review checks every story's tag before it recognises copies (it decrypts the stories later, in
+    /// a random order): a copy of an entry with the same header (so the same id and MAC) but an altered
+    /// story is refused at once, so it never passes for the real entry, before or after it.
+    @Test func aCopyWithAnAlteredStoryNeverHidesTheRealOne() throws {
+        let (cli, fx) = try Fixture.copy()
+        let parts = try BatchParts(try cli.read(fx.batch))
+        let e = parts.entries[3]
+        let story = EnvelopeBytes.storySection(e)
+        let forged = EnvelopeBytes.flipping(e, at: story.lowerBound + story.count / 2)
+        let real = try #require(fx.story(id: EnvelopeBytes.id(e))).text
+        for (name, entries) in [("forged-first", [forged] + parts.entries), ("forged-last", parts.entries + [forged])] {
+            var batch = parts
+            batch.entries = entries
+            try cli.write("\(name).batch", bytes: batch.bytes())
+            let r = try cli.run(["review"] + revKeyArgs + ["--format", "jsonl", "\(name).batch"])
+            #expect(r.status == 65, "\(r)")
+            let stories = try r.jsonStories()
+            #expect(stories.count == 15 && stories.contains(real), "\(name)")
+            #expect(r.problems == ["chorus: 1 entry: a section failed authentication (altered or swapped); skipped"], "\(name): \(r.stderr)")
+        }
     }
 
     @Test func anEmptyStoreIsNotAnError() throws {

@@ -143,6 +143,55 @@ func unlock(_ file: [UInt8], passphrase: String = "correct horse battery") throw
         #expect(throws: EnvelopeError.notRecipient) { try EnvelopeOpener.open(env, keys: [try unlock(of)], sections: .answersOnly) }
     }
 
+    /// Opening in two steps (answers and the story's tag first, the story later from the kept stanza)
+    /// gives what opening at once gives; every altered byte of the story section is caught by the
+    /// first step, without decrypting it; a story whose padding is invalid inside (only a key holder
+    /// could make one) passes the first step and is refused by the second.
+    @Test func openingInTwoStepsIsOpeningAtOnce() throws {
+        let (rf, rr) = try makeKey("rev", .reviewer)
+        let (af, ar) = try makeKey("ana", .analyst)
+        let reviewer = try unlock(rf), analyst = try unlock(af)
+        let env = try EnvelopeSealer.seal(id: Receipt.generate().entryID, answers: answers, story: SecretBytes(copying: story), recipients: [rr, ar])
+        let first = try EnvelopeOpener.open(env, keys: [analyst, reviewer], sections: .answersVerifyingStory)
+        let noStoryYet = !first.hasStory
+        #expect(noStoryYet)
+        var kept: SecretBytes? = nil
+        switch first.stanza {
+        case .some(let s): kept = s.copy()
+        case .none: break
+        }
+        guard let stanza = kept.take() else {
+            Issue.record("no stanza kept")
+            return
+        }
+        var reopened: OpenedEnvelope? = nil
+        try env.withUnsafeBytes { reopened = try EnvelopeOpener.reopen($0, stanza: stanza, keyIndex: first.keyIndex, sections: .storyIfAvailable) }
+        let again = reopened.take()!
+        let atOnce = try EnvelopeOpener.open(env, keys: [analyst, reviewer], sections: .storyIfAvailable)
+        let same = again.id == atOnce.id && again.mac == atOnce.mac && again.role == atOnce.role && again.keyIndex == atOnce.keyIndex
+            && again.answers == atOnce.answers && again.story?.revealedBytes() == atOnce.story?.revealedBytes()
+        #expect(same)
+        // Not the stanza of this envelope: refused.
+        let other = try EnvelopeSealer.seal(id: Receipt.generate().entryID, answers: answers, story: SecretBytes(copying: story), recipients: [rr])
+        #expect(throws: EnvelopeError.self) {
+            try other.withUnsafeBytes { _ = try EnvelopeOpener.reopen($0, stanza: stanza, keyIndex: 0, sections: .storyIfAvailable) }
+        }
+        #expect(throws: EnvelopeError.badStanza) {
+            try env.withUnsafeBytes { _ = try EnvelopeOpener.reopen($0, stanza: SecretBytes(count: 5), keyIndex: 0, sections: .storyIfAvailable) }
+        }
+
+        // Every byte of the story section, flipped: the first step refuses it.
+        let onlyReviewer = try EnvelopeSealer.seal(id: Receipt.generate().entryID, answers: answers, story: SecretBytes(copying: story), recipients: [rr])
+        let layout = try EnvelopeLayout.parse(onlyReviewer)
+        for i in stride(from: layout.storyRange.lowerBound, to: layout.storyRange.upperBound, by: 13) + [layout.storyRange.upperBound - 1] {
+            var bad = onlyReviewer
+            bad[i] ^= 0x01
+            #expect(throws: EnvelopeError.sectionAuthenticationFailed(section: "story"), "byte \(i)") {
+                _ = try EnvelopeOpener.open(bad, keys: [reviewer], sections: .answersVerifyingStory)
+            }
+        }
+    }
+
     @Test func freshKeysEveryTime() throws {
         let (_, rr) = try makeKey("rev", .reviewer)
         let id = Receipt.generate().entryID

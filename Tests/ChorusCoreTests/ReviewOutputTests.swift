@@ -76,12 +76,20 @@ import Testing
 }
 
 @Suite struct ShuffledSpoolTests {
-    func records(_ n: Int) -> [[UInt8]] { (0 ..< n).map { Array("record \($0) of a story".utf8) } }
+    /// A record whose secret part is `secret` and clear part `clear`.
+    func record(_ spool: ShuffledSpool, _ secret: [UInt8], _ clear: [UInt8]) -> [UInt8] {
+        secret.withUnsafeBytes { s in clear.withUnsafeBytes { spool.seal(secret: s, clear: $0) } }
+    }
 
+    /// Every record as (secret, clear), in the order drained.
     func drained(_ spool: ShuffledSpool, threads: Int = 1) throws -> [[UInt8]] {
         var out: [[UInt8]] = []
-        try spool.drain(threads: threads) { out.append(Array($0)) }
+        try spool.drain(threads: threads, open: { secret, clear in Array(secret) + [0xFF] + Array(clear) }) { out.append($0) }
         return out
+    }
+
+    func inputs(_ n: Int) -> [([UInt8], [UInt8])] {
+        (0 ..< n).map { (Array("secret \($0)".utf8), Array("clear part \($0)".utf8)) }
     }
 
     /// In memory, spilled at once, spilled after some records; opened on one thread or several (and a
@@ -90,43 +98,39 @@ import Testing
     func everyRecordComesBackOnce(memoryLimit: Int, threads: Int) throws {
         let dir = ScratchDir()
         let spool = ShuffledSpool(memoryLimit: memoryLimit, temporaryFolder: dir.path)
-        let input = records(500) + [[], Array(repeating: 0xFF, count: 70_000), Array(repeating: 0x41, count: 5 << 20)]
-        for r in input { try spool.add(spool.seal(r)) }
+        let input = inputs(500) + [([], []), (Array(repeating: 0x01, count: 70_000), []), ([7], Array(repeating: 0x41, count: 5 << 20))]
+        for (secret, clear) in input { try spool.add(record(spool, secret, clear)) }
         #expect(spool.hasSpilled == (memoryLimit < 1 << 26))
         let out = try drained(spool, threads: threads)
-        #expect(out.count == input.count)
-        #expect(out.sorted { $0.lexicographicallyPrecedes($1) } == input.sorted { $0.lexicographicallyPrecedes($1) })
-        #expect(out != input, "500 records came back in the order given")
+        let expected = input.map { $0.0 + [0xFF] + $0.1 }
+        #expect(out.count == expected.count)
+        #expect(out.sorted { $0.lexicographicallyPrecedes($1) } == expected.sorted { $0.lexicographicallyPrecedes($1) })
+        #expect(out != expected, "500 records came back in the order given")
         // The spool is empty afterwards.
         #expect(try drained(spool).isEmpty)
     }
 
-    /// The spilled records are in no file with a name, and the unnamed file holds no record in clear.
-    @Test func spilledRecordsAreEncryptedInAnUnnamedFile() throws {
+    /// The spilled records are in no file with a name, and the unnamed file holds no secret part in
+    /// clear (the clear part is there as given).
+    @Test func spilledSecretsAreSealedInAnUnnamedFile() throws {
         let dir = ScratchDir()
         let spool = ShuffledSpool(memoryLimit: 0, temporaryFolder: dir.path)
-        let marker = "MARKER-of-a-story-7f3a"
-        for i in 0 ..< 50 { try spool.add(spool.seal(Array("\(marker) \(i)".utf8))) }
+        let marker = "MARKER-of-a-secret-7f3a"
+        for i in 0 ..< 50 { try spool.add(record(spool, Array("\(marker) \(i)".utf8), Array("envelope \(i)".utf8))) }
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty)
         let file = try #require(openSpillFiles(in: dir.path).first)
-        #expect(try drainedLater(spool, file: file) == 50)
-    }
-
-    /// Reads the spill file, checks it, then drains (the file is complete only once `drain` starts,
-    /// so it is read from inside the first call of the drain's body).
-    func drainedLater(_ spool: ShuffledSpool, file: String) throws -> Int {
-        let marker = "MARKER-of-a-story-7f3a"
+        // The file is complete once `drain` starts: read it from inside the first call of `body`.
         var checked = false, n = 0
-        try spool.drain { _ in
+        try spool.drain(open: { _, _ in 0 }) { _ in
             n += 1
             guard !checked else { return }
             checked = true
             let bytes = FileManager.default.contents(atPath: file) ?? Data()
-            #expect(bytes.count >= 50 * (marker.utf8.count + 40))
-            #expect(bytes.range(of: Data(marker.utf8)) == nil, "a record is in the file in clear")
+            #expect(bytes.count >= 50 * (marker.utf8.count + 44))
+            #expect(bytes.range(of: Data(marker.utf8)) == nil, "a secret part is in the file in clear")
+            #expect(bytes.range(of: Data("envelope 49".utf8)) != nil)
         }
-        #expect(checked)
-        return n
+        #expect(checked && n == 50)
     }
 
     /// A spill file altered under the spool is refused, not shown.
@@ -134,19 +138,20 @@ import Testing
         let dir = ScratchDir()
         let spool = ShuffledSpool(memoryLimit: 0, temporaryFolder: dir.path)
         // Records of 3 MiB are written to the file as they come (and opened one per window).
-        for i in 0 ..< 3 { try spool.add(spool.seal([UInt8](repeating: UInt8(i), count: 3 << 20))) }
+        for i in 0 ..< 3 { try spool.add(record(spool, [UInt8](repeating: UInt8(i), count: 3 << 20), [])) }
         let file = try #require(openSpillFiles(in: dir.path).first)
         let fd = open(file, O_WRONLY)
         #expect(fd >= 0)
         var flip: UInt8 = 0x5A
         #expect(pwrite(fd, &flip, 1, 40) == 1)
         close(fd)
-        #expect(throws: ChorusError.self) { try drained(spool) }
+        let error = try #require(throws: ChorusError.self) { try drained(spool) }
+        #expect(error.message.contains("altered"))
     }
 
     @Test func anUnwritableTemporaryFolderIsAClearError() throws {
         let spool = ShuffledSpool(memoryLimit: 0, temporaryFolder: "/nonexistent-chorus-folder")
-        let error = try #require(throws: ChorusError.self) { try spool.add(spool.seal([1, 2, 3])) }
+        let error = try #require(throws: ChorusError.self) { try spool.add(record(spool, [1, 2, 3], [4])) }
         #expect(error.message.contains("temporary file") && error.message.contains("TMPDIR"))
     }
 
@@ -159,8 +164,10 @@ import Testing
         let runs = 2400
         for _ in 0 ..< runs {
             let spool = ShuffledSpool(memoryLimit: memoryLimit, temporaryFolder: dir.path)
-            for r in ["a", "b", "c", "d"] { try spool.add(spool.seal(Array(r.utf8))) }
-            counts[String(decoding: try drained(spool).joined(), as: UTF8.self), default: 0] += 1
+            for r in ["a", "b", "c", "d"] { try spool.add(record(spool, Array(r.utf8), [])) }
+            var order = ""
+            try spool.drain(open: { secret, _ in String(decoding: secret, as: UTF8.self) }) { order += $0 }
+            counts[order, default: 0] += 1
         }
         #expect(counts.count == 24)
         let expected = Double(runs) / 24
