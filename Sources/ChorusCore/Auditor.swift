@@ -84,20 +84,20 @@ public struct Auditor: Sendable {
     /// `consume` throws (which stops the run).
     public func run(_ sources: EntrySources, progress: (@Sendable (Int) -> Void)? = nil,
                     consume: @escaping @Sendable (borrowing OpenedEnvelope) throws -> Void) throws -> AuditSummary {
-        try run(sources) { (entry: borrowing OpenedEnvelope, _: [UInt8], shared: SharedState) in
+        try run(sources) { (entry: borrowing OpenedEnvelope, _: SourceEnvelope, shared: SharedState) in
             shared.deliver(fingerprint: SharedState.fingerprint(of: entry), keyIndex: entry.keyIndex, progress: progress) { try consume(entry) }
         }
     }
 
     /// As `run(_:progress:consume:)`, with the work on each entry split in two: `prepare` runs on the
     /// worker threads in parallel (e.g. sealing what the output of an entry needs), with the entry and
-    /// the envelope's bytes, and `consume`, called serially, gets what it made for each entry that is
+    /// the envelope as read from its source, and `consume`, called serially, gets what it made for each entry that is
     /// not a copy. A copy may be prepared and then dropped. What `prepare` throws stops the run like
     /// what `consume` throws.
     public func run<Prepared>(_ sources: EntrySources, progress: (@Sendable (Int) -> Void)? = nil,
-                              prepare: @escaping @Sendable (borrowing OpenedEnvelope, [UInt8]) throws -> Prepared,
+                              prepare: @escaping @Sendable (borrowing OpenedEnvelope, SourceEnvelope) throws -> Prepared,
                               consume: @escaping @Sendable (consuming Prepared) throws -> Void) throws -> AuditSummary {
-        try run(sources) { (entry: borrowing OpenedEnvelope, envelope: [UInt8], shared: SharedState) in
+        try run(sources) { (entry: borrowing OpenedEnvelope, envelope: SourceEnvelope, shared: SharedState) in
             let prepared: Prepared
             do {
                 prepared = try prepare(entry, envelope)
@@ -109,7 +109,7 @@ public struct Auditor: Sendable {
         }
     }
 
-    private func run(_ sources: EntrySources, handle: @escaping @Sendable (borrowing OpenedEnvelope, [UInt8], SharedState) -> Void) throws -> AuditSummary {
+    private func run(_ sources: EntrySources, handle: @escaping @Sendable (borrowing OpenedEnvelope, SourceEnvelope, SharedState) -> Void) throws -> AuditSummary {
         let shared = SharedState(keyCount: keys.count, copies: CopyFilter(memoryLimit: copyMemoryLimit))
         // Envelopes travel in small groups, so the queue's lock is taken once per group, not per entry;
         // at most `queueCapacity` envelopes wait in it.
@@ -121,7 +121,7 @@ public struct Auditor: Sendable {
             for item in items {
                 if shared.isStopped { break }
                 do throws(EnvelopeError) {
-                    handle(try EnvelopeOpener.open(item.bytes, keys: keys, sections: sections), item.bytes, shared)
+                    handle(try EnvelopeOpener.open(item.bytes, keys: keys, sections: sections), item, shared)
                 } catch {
                     problems[error.kind, default: 0] += 1
                 }

@@ -13,6 +13,34 @@ public struct BatchEnvelope: Sendable {
     public let index: Int
     public let bytes: [UInt8]
     public let layout: EnvelopeLayout
+    /// Where the envelope's bytes start in the file (after its length prefix).
+    public let offset: Int
+}
+
+/// A batch file kept open so that its entries can be read again by position (review reads every
+/// entry once to open its answers, and again, in a random order, to show its story). The bytes read
+/// again are not covered by the batch checksum; the caller must authenticate them (an envelope's MAC
+/// and tags do). Immutable; reads (`pread`) are safe from several threads.
+public final class BatchFileHandle: Sendable {
+    let fd: OwnedFD
+    /// The path made safe to show in a message.
+    public let shownPath: String
+
+    init(fd: OwnedFD, shownPath: String) {
+        self.fd = fd
+        self.shownPath = shownPath
+    }
+
+    /// Exactly `length` bytes at `offset`; throws an I/O error if the file is shorter now.
+    public func read(offset: Int, length: Int) throws -> [UInt8] {
+        var got = 0
+        let bytes = try [UInt8](unsafeUninitializedCapacity: length) { buffer, initialized in
+            got = try Posix.preadFully(fd.raw, into: UnsafeMutableRawBufferPointer(buffer), at: offset, path: shownPath)
+            initialized = got
+        }
+        guard got == length else { throw ChorusError.io("cannot read \(shownPath) again: it is shorter than when it was first read (did it change?)") }
+        return bytes
+    }
 }
 
 /// One item of a batch, in file order.
@@ -68,6 +96,8 @@ public final class BatchReader {
     public private(set) var summary: BatchSummary?
 
     private let stream: HashingStream
+    /// The open file, for reading entries again by position.
+    public let file: BatchFileHandle
     private var index = 0
     private var stopped = false
     private var partial: BatchSummary
@@ -93,6 +123,7 @@ public final class BatchReader {
         fileSize = Int(st.st_size)
         let stream = try HashingStream(fd: fd, path: path)
         self.stream = stream
+        file = BatchFileHandle(fd: fd, shownPath: path)
         var prefix = [UInt8](repeating: 0, count: BatchFormat.fixedHeaderLength)
         let got = try prefix.withUnsafeMutableBytes { try stream.read(into: $0, hash: true) }
         let size = fileSize
@@ -163,6 +194,7 @@ public final class BatchReader {
         }
         // Filled straight from the read buffer (no zeroing first): every byte is written, and on a
         // short read only the `got` bytes read are kept.
+        let offset = stream.offset
         var got = 0
         let bytes = try [UInt8](unsafeUninitializedCapacity: length) { buffer, initialized in
             got = try stream.read(into: UnsafeMutableRawBufferPointer(buffer), hash: true)
@@ -174,7 +206,7 @@ public final class BatchReader {
         do {
             let layout = try EnvelopeLayout.parse(bytes)
             partial.envelopes += 1
-            return .envelope(BatchEnvelope(index: index, bytes: bytes, layout: layout))
+            return .envelope(BatchEnvelope(index: index, bytes: bytes, layout: layout, offset: offset))
         } catch {
             partial.badEntries += 1
             return .bad(index: index, problem: "entry \(index) of \(shownPath) is not a valid envelope (\(error)); it was skipped")

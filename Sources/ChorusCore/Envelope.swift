@@ -279,6 +279,16 @@ public enum EnvelopeOpener {
         return try finish(bytes, layout: layout, stanza: stanza.copy(), keyIndex: keyIndex, sections: sections)
     }
 
+    public static func reopen(_ bytes: [UInt8], stanza: borrowing SecretBytes, keyIndex: Int, sections: Sections) throws(EnvelopeError) -> OpenedEnvelope {
+        var opened: OpenedEnvelope? = nil
+        var failure: EnvelopeError? = nil
+        bytes.withUnsafeBytes { b in
+            do throws(EnvelopeError) { opened = try reopen(b, stanza: stanza, keyIndex: keyIndex, sections: sections) } catch { failure = error }
+        }
+        if let failure { throw failure }
+        return opened.take()!
+    }
+
     /// Everything after a stanza opened: its role and keys, the MAC, then the sections asked for.
     private static func finish(_ bytes: UnsafeRawBufferPointer, layout: EnvelopeLayout, stanza plain: consuming SecretBytes,
                                keyIndex: Int, sections: Sections) throws(EnvelopeError) -> OpenedEnvelope {

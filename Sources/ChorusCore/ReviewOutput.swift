@@ -146,6 +146,9 @@ public final class ShuffledSpool: @unchecked Sendable {
     static let overhead = 4 + 24 + 16
     private static let writeChunk = 1 << 20
     private static let windowBytes = 4 << 20
+    /// At most this many records per window: what `open` makes of a small record (a place in a batch)
+    /// can be much larger than the record.
+    private static let windowRecords = 128
     private let memoryLimit: Int
     private let temporaryFolder: String
     private let key = SecretBytes.random(count: 32, guarded: true)
@@ -252,9 +255,9 @@ public final class ShuffledSpool: @unchecked Sendable {
         }
         var start = 0
         while start < count {
-            // A window: up to windowBytes of records (at least one).
+            // A window: up to windowBytes and windowRecords of records (at least one).
             var end = start, bytes = 0
-            while end < count && (end == start || bytes + recordLength(end) <= Self.windowBytes) {
+            while end < count && (end == start || (bytes + recordLength(end) <= Self.windowBytes && end - start < Self.windowRecords)) {
                 bytes += recordLength(end)
                 end += 1
             }

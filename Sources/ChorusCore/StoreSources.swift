@@ -11,15 +11,20 @@ import Darwin
 public struct SourceEnvelope: Sendable {
     public let bytes: [UInt8]
     public let layout: EnvelopeLayout
+    /// For an entry of a batch file: the open file and where the envelope's bytes start in it, to
+    /// read them again later (`BatchFileHandle.read(offset:length:)` with `bytes.count`). Nil for an
+    /// inbox entry (inbox files may be batched and removed meanwhile).
+    public let batchPosition: (file: BatchFileHandle, offset: Int)?
     /// The batch or store it came from (shared by its entries), and its position in a batch.
     private let place: String
     private let position: Int?
 
-    init(bytes: [UInt8], layout: EnvelopeLayout, place: String, position: Int?) {
+    init(bytes: [UInt8], layout: EnvelopeLayout, place: String, position: Int?, batchPosition: (file: BatchFileHandle, offset: Int)? = nil) {
         self.bytes = bytes
         self.layout = layout
         self.place = place
         self.position = position
+        self.batchPosition = batchPosition
     }
 
     /// Where it came from, for an error message about this entry only ("batch FILE, entry 7" or
@@ -121,12 +126,13 @@ public final class EntrySources {
         var summary = SourceSummary()
         summary.problems = initialProblems
 
-        func release(_ bytes: [UInt8], _ layout: EnvelopeLayout, _ place: String, _ position: Int?) throws {
+        func release(_ bytes: [UInt8], _ layout: EnvelopeLayout, _ place: String, _ position: Int?,
+                     _ batchPosition: (file: BatchFileHandle, offset: Int)? = nil) throws {
             if !tombstones.isEmpty && tombstones.contains(layout.id) {
                 summary.withdrawn += 1
             } else {
                 summary.envelopes += 1
-                try body(.envelope(SourceEnvelope(bytes: bytes, layout: layout, place: place, position: position)))
+                try body(.envelope(SourceEnvelope(bytes: bytes, layout: layout, place: place, position: position, batchPosition: batchPosition)))
             }
         }
 
@@ -135,7 +141,7 @@ public final class EntrySources {
             let s = try reader.forEach { entry in
                 switch entry {
                 case let .envelope(e):
-                    try release(e.bytes, e.layout, place, e.index)
+                    try release(e.bytes, e.layout, place, e.index, (reader.file, e.offset))
                 case let .bad(_, problem):
                     summary.bad += 1
                     try body(.bad(problem: problem))

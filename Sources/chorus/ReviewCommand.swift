@@ -50,8 +50,10 @@ struct ReviewCommand: ChorusCommand {
         let progress = ProgressLine(verb: "opened")
         let auditor = Auditor(keys: keys, sections: .answersVerifyingStory)
         // First pass, on every core: each entry's stanza is opened, its MAC, answers and story tag are
-        // checked, and the spool takes the stanza's keys (sealed) with the envelope as it is (already
-        // encrypted). Copies are recognised here, as in stats.
+        // checked, and the spool takes the stanza's keys (sealed) with where to find the envelope again
+        // (its place in a batch file), or the envelope itself (already encrypted) for an inbox entry.
+        // Copies are recognised here, as in stats.
+        let batchFiles = BatchFileTable()
         var summary = try auditor.run(entrySources, progress: { progress.update($0) }, prepare: { entry, envelope in
             // The secret part: the key's index (2 bytes) and the stanza's plaintext, in wiped memory.
             switch entry.stanza {
@@ -62,7 +64,8 @@ struct ReviewCommand: ChorusCommand {
                     s[1] = UInt8(truncatingIfNeeded: entry.keyIndex >> 8)
                     stanza.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: s[2...]).copyMemory(from: $0) }
                 }
-                return secret.withUnsafeBytes { s in envelope.withUnsafeBytes { spool.seal(secret: s, clear: $0) } }
+                let clear = EnvelopeReference.make(envelope, files: batchFiles)
+                return secret.withUnsafeBytes { s in clear.withUnsafeBytes { spool.seal(secret: s, clear: $0) } }
             case .none:
                 throw ChorusError(.software, "an entry was opened without its stanza")
             }
@@ -73,9 +76,15 @@ struct ReviewCommand: ChorusCommand {
         // decrypted and formatted (once), then written. An entry whose story turns out to be invalid
         // inside (only its sender could make one) is counted as a problem here.
         var failures: [String: Int] = [:]
-        try spool.drain(threads: auditor.workers, open: { secret, envelope in
+        try spool.drain(threads: auditor.workers, open: { secret, reference in
             let keyIndex = Int(secret[0]) | Int(secret[1]) << 8
             let stanza = SecretBytes(copying: UnsafeRawBufferPointer(rebasing: secret[2...]))
+            let envelope: [UInt8]
+            do {
+                envelope = try EnvelopeReference.envelope(reference, files: batchFiles)
+            } catch {
+                return ReviewRecord(bytes: [], fatal: error)
+            }
             do throws(EnvelopeError) {
                 let entry = try EnvelopeOpener.reopen(envelope, stanza: stanza, keyIndex: keyIndex, sections: .storyIfAvailable)
                 switch entry.story {
@@ -86,6 +95,7 @@ struct ReviewCommand: ChorusCommand {
                 return ReviewRecord(bytes: [], failure: error.kind, keyIndex: keyIndex)
             }
         }) { record in
+            if let fatal = record.fatal { throw fatal }
             if let kind = record.failure {
                 failures[kind, default: 0] += 1
                 if summary.openedByKey.indices.contains(record.keyIndex) { summary.openedByKey[record.keyIndex] -= 1 }
@@ -113,11 +123,66 @@ struct ReviewCommand: ChorusCommand {
     }
 }
 
-/// One entry's output, or why its story could not be shown.
+/// One entry's output, or why its story could not be shown (`failure`: the entry is bad; `fatal`: a
+/// batch file could not be read again, which stops the review).
 struct ReviewRecord: Sendable {
     var bytes: [UInt8]
     var failure: String? = nil
     var keyIndex = 0
+    var fatal: Error? = nil
+}
+
+/// The batch files that review reads again in its second pass, numbered as they come. At most
+/// `limit` stay open (each holds a file descriptor); the entries of further batches are kept whole.
+final class BatchFileTable: @unchecked Sendable {
+    private let lock = NSLock()
+    private var files: [BatchFileHandle] = []
+    private var numbers: [ObjectIdentifier: UInt32] = [:]
+    static let limit = 256
+
+    /// The number of `file`, or nil once `limit` files are taken.
+    func number(of file: BatchFileHandle) -> UInt32? {
+        lock.lock(); defer { lock.unlock() }
+        if let n = numbers[ObjectIdentifier(file)] { return n }
+        guard files.count < Self.limit else { return nil }
+        files.append(file)
+        let n = UInt32(files.count - 1)
+        numbers[ObjectIdentifier(file)] = n
+        return n
+    }
+
+    func file(_ number: UInt32) -> BatchFileHandle? {
+        lock.lock(); defer { lock.unlock() }
+        return Int(number) < files.count ? files[Int(number)] : nil
+    }
+}
+
+/// The clear part of review's spool record: where to read an envelope again (a batch file's number,
+/// the offset and length of the envelope in it), or the envelope itself.
+enum EnvelopeReference {
+    static let whole: UInt8 = 0, inBatch: UInt8 = 1
+
+    static func make(_ envelope: SourceEnvelope, files: BatchFileTable) -> [UInt8] {
+        if let (file, offset) = envelope.batchPosition, let number = files.number(of: file) {
+            var out = [inBatch]
+            withUnsafeBytes(of: number.littleEndian) { out += $0 }
+            withUnsafeBytes(of: UInt64(offset).littleEndian) { out += $0 }
+            withUnsafeBytes(of: UInt32(envelope.bytes.count).littleEndian) { out += $0 }
+            return out
+        }
+        return [whole] + envelope.bytes
+    }
+
+    static func envelope(_ reference: UnsafeRawBufferPointer, files: BatchFileTable) throws -> [UInt8] {
+        guard let tag = reference.first else { throw ChorusError(.software, "an empty entry reference") }
+        if tag == whole { return Array(reference.dropFirst()) }
+        guard tag == inBatch, reference.count == 17 else { throw ChorusError(.software, "a malformed entry reference") }
+        let number = UInt32(littleEndian: reference.loadUnaligned(fromByteOffset: 1, as: UInt32.self))
+        let offset = UInt64(littleEndian: reference.loadUnaligned(fromByteOffset: 5, as: UInt64.self))
+        let length = UInt32(littleEndian: reference.loadUnaligned(fromByteOffset: 13, as: UInt32.self))
+        guard let file = files.file(number) else { throw ChorusError(.software, "an entry reference to an unknown batch") }
+        return try file.read(offset: Int(offset), length: Int(length))
+    }
 }
 
 /// Where reviewed entries go: each entry becomes one record (the bytes of its output), and records

@@ -70,6 +70,25 @@ struct BatchFileTests {
         #expect(try BatchReader(path: path).schema == .builtIn)
     }
 
+    @Test("an entry read again by its offset is the bytes read the first time; past the end is an error")
+    func readAgainByOffset() throws {
+        let dir = ScratchDir()
+        let store = try makeStore(dir)
+        for i in 0 ..< 12 { try store.publish(envelope: fakeEnvelope(stanzas: 1 + i % 3, answers: 256, story: i % 4 == 0 ? 8192 : 4096)) }
+        let path = try #require(try store.closeBatch().path)
+        let reader = try BatchReader(path: path)
+        var entries: [BatchEnvelope] = []
+        try reader.forEach { entry in
+            if case let .envelope(e) = entry { entries.append(e) }
+        }
+        #expect(entries.count == 12)
+        for e in entries {
+            #expect(try reader.file.read(offset: e.offset, length: e.bytes.count) == e.bytes)
+        }
+        let size = try #require(readFile(path)).count
+        #expect(throws: ChorusError.self) { try reader.file.read(offset: size - 10, length: 100) }
+    }
+
     @Test("two batches of the same entries are shuffled differently")
     func shuffledEachTime() throws {
         let dir = ScratchDir()
