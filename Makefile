@@ -2,7 +2,7 @@
 SWIFT ?= swift
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build test demo report-png vectors vectors-check sanitize clean
+.PHONY: all deps build release test demo report-png vectors vectors-check sanitize clean
 
 all: build
 
@@ -15,6 +15,13 @@ deps:
 
 build: deps
 	$(SWIFT) build
+
+# The binary to install: optimised, with the Swift runtime and Foundation linked in, so it needs
+# only libsodium and the C libraries of the target machine (and starts faster). scripts/bench.sh
+# measures this build.
+release: deps
+	$(SWIFT) build -c release --static-swift-stdlib --scratch-path .build-release --product chorus
+	@echo "release: .build-release/release/chorus"
 
 # The whole suite: unit tests, envelope vectors, end-to-end tests of the chorus binary, and a check
 # that the committed vectors are exactly what the generator makes.
@@ -52,4 +59,4 @@ sanitize: deps
 	$(SWIFT) test --sanitize=thread --scratch-path .build-tsan
 
 clean:
-	rm -rf .build
+	rm -rf .build .build-release
