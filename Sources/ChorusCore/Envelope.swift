@@ -254,15 +254,29 @@ public enum EnvelopeOpener {
         // keys it holds are used where they are (by range), never copied.
         var plain = SecretBytes(count: EnvelopeFormat.stanzaPlaintextLength)
         var keyIndex = -1
+        // When the story is wanted and reviewer keys are given, an analyst stanza that opens first is
+        // only kept in reserve: the search goes on, with the reviewer keys, for a stanza that gives
+        // the story (whatever the order of the keys and of the stanzas).
+        let wantsStory = sections != .answersOnly && keys.contains { $0.role == .reviewer }
+        var reserveKey = -1
+        var reservePlain: SecretBytes? = nil
         search: for i in 0 ..< layout.stanzaCount {
             let stanza = UnsafeRawBufferPointer(rebasing: bytes[layout.stanzaRange(i)])
             for (k, key) in keys.enumerated() {
+                if reserveKey >= 0 && key.role != .reviewer { continue }
                 let openedHere = (try? SealedBox.open(stanza, with: key.secret, into: &plain)) ?? false
-                if openedHere {
-                    keyIndex = k
-                    break search
+                guard openedHere else { continue }
+                if wantsStory && reserveKey < 0 && plain.withUnsafeBytes({ $0[0] }) != Role.reviewer.rawValue {
+                    reserveKey = k
+                    reservePlain = plain.copy()
+                    continue
                 }
+                keyIndex = k
+                break search
             }
+        }
+        if keyIndex < 0, let kept = reservePlain.take() {
+            return try finish(bytes, layout: layout, stanza: kept, keyIndex: reserveKey, sections: sections)
         }
         guard keyIndex >= 0 else { throw .notRecipient }
         return try finish(bytes, layout: layout, stanza: plain, keyIndex: keyIndex, sections: sections)

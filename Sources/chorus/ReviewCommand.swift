@@ -110,12 +110,12 @@ struct ReviewCommand: ChorusCommand {
         progress.finish()
         if let out { printErr("wrote \(summary.opened) entr\(summary.opened == 1 ? "y" : "ies") into \(out)") }
         for line in summary.problemLines { printErr("chorus: \(line)") }
-        // An entry is opened by the first of its stanzas that some key opens: with reviewer and analyst
-        // keys together, an analyst stanza may come first and the story stays closed. Say so.
+        // With reviewer keys given, an entry is opened through an analyst stanza only when none of
+        // them is among its recipients: its story cannot be shown. Say so.
         if keys.contains(where: { $0.role == .reviewer }) {
             let byAnalyst = keys.indices.filter { keys[$0].role == .analyst }.map { summary.openedByKey[$0] }.reduce(0, +)
             if byAnalyst > 0 {
-                printErr("chorus: warning: \(byAnalyst) entr\(byAnalyst == 1 ? "y was" : "ies were") opened with an analyst key, so \(byAnalyst == 1 ? "its story is" : "their stories are") not shown; give the reviewer key(s) without the analyst key to read them")
+                printErr("chorus: warning: \(byAnalyst) entr\(byAnalyst == 1 ? "y was" : "ies were") opened with an analyst key only (none of the reviewer keys given is \(byAnalyst == 1 ? "its recipient" : "their recipient")), so \(byAnalyst == 1 ? "its story is" : "their stories are") not shown")
             }
         }
         let unused = try reportUnusedKeys(keys, summary, sources: entrySources)

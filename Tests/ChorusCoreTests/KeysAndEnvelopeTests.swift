@@ -192,6 +192,25 @@ func unlock(_ file: [UInt8], passphrase: String = "correct horse battery") throw
         }
     }
 
+    /// With an analyst key given before a reviewer key, the story is still found, whichever order the
+    /// stanzas are in (the sender shuffles them); for the answers alone the first key that opens is used.
+    @Test func theReviewerStanzaIsFoundWhateverTheOrderOfKeysAndStanzas() throws {
+        let (rf, rr) = try makeKey("rev", .reviewer)
+        let (af, ar) = try makeKey("ana", .analyst)
+        let keys = [try unlock(af), try unlock(rf)]
+        for _ in 0 ..< 16 {
+            let env = try EnvelopeSealer.seal(id: Receipt.generate().entryID, answers: answers, story: SecretBytes(copying: story), recipients: [ar, rr])
+            for sections in [EnvelopeOpener.Sections.storyIfAvailable, .answersAndStory, .answersVerifyingStory] {
+                let opened = try EnvelopeOpener.open(env, keys: keys, sections: sections)
+                let reviewer = opened.role == .reviewer && opened.keyIndex == 1
+                #expect(reviewer)
+            }
+            let answersOnly = try EnvelopeOpener.open(env, keys: keys, sections: .answersOnly)
+            let check = answersOnly.answers.encoded() == answers
+            #expect(check)
+        }
+    }
+
     @Test func freshKeysEveryTime() throws {
         let (_, rr) = try makeKey("rev", .reviewer)
         let id = Receipt.generate().entryID
