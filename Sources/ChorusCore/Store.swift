@@ -396,8 +396,10 @@ public final class Store: Sendable {
         return outcome
     }
 
-    /// The inbox's names: entries (64 lowercase hex, regular files) and, separately, one sentence
-    /// for anything else found there, which is never read as data.
+    /// The inbox's names: entries (64 lowercase hex, regular files), sorted, and separately one
+    /// sentence for anything else found there, which is never read as data. Sorted because the order
+    /// in which a file system lists a folder can be the order of arrival (tmpfs, btrfs); entry names
+    /// are ids, whose order says nothing about arrival, so no reader follows arrival order.
     public func listInbox() throws -> InboxListing {
         var listing = InboxListing(entries: [], unexpected: [])
         for entry in try Posix.listDirectory(inboxDir.raw, path: inboxPath) {
@@ -417,6 +419,7 @@ public final class Store: Sendable {
             default: listing.unexpected.append("\(shown) is not a regular file; it was not read")
             }
         }
+        listing.entries.sort()
         return listing
     }
 

@@ -221,6 +221,21 @@ struct StoreTests {
         #expect(listing.unexpected.allSatisfy { $0.unicodeScalars.allSatisfy { (0x20 ... 0x7e).contains($0.value) } })
     }
 
+    @Test("the inbox is listed in the order of its names, not in the order the file system keeps (arrival on tmpfs)")
+    func inboxListedInNameOrder() throws {
+        let dir = ScratchDir()
+        let store = try makeStore(dir)
+        var names: [String] = []
+        for _ in 0 ..< 40 {
+            let e = fakeEnvelope()
+            try store.publish(envelope: e)
+            names.append(Hex.encode(envelopeID(e)))
+        }
+        let listed = try store.listInbox().entries
+        #expect(listed == names.sorted())
+        #expect(listed != names, "40 random ids came out sorted in arrival order")
+    }
+
     // MARK: tombstones
 
     @Test("tombstones are durable empty 0600 files with time 0; a repeat says so; odd names are ignored")
