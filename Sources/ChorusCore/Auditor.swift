@@ -345,14 +345,7 @@ final class SortedFingerprintFile {
     deinit { close(fd) }
 
     private static func makeTemporaryFile() -> Int32? {
-        var dir = ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp"
-        if dir.isEmpty { dir = "/tmp" }
-        var template = Array((dir + "/chorus-copies-XXXXXX").utf8CString)
-        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        guard fd >= 0 else { return nil }
-        _ = template.withUnsafeBufferPointer { unlink($0.baseAddress!) }
-        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-        return fd
+        try? Posix.unnamedTemporaryFile(in: Posix.temporaryFolder, prefix: "chorus-copies-").get()
     }
 
     private static func ioError(_ what: String) -> ChorusError {

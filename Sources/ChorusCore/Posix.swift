@@ -17,6 +17,11 @@ final class OwnedFD: Sendable {
     deinit { _ = close(raw) }
 }
 
+/// An errno, as an Error.
+struct PosixErrno: Error {
+    let code: Int32
+}
+
 /// The result of an open: the descriptor, or the errno.
 enum Opened {
     case success(OwnedFD)
@@ -135,6 +140,31 @@ enum Posix {
     static func isRegular(_ st: stat) -> Bool { st.st_mode & S_IFMT == S_IFREG }
     static func isDirectory(_ st: stat) -> Bool { st.st_mode & S_IFMT == S_IFDIR }
     static func isSymlink(_ st: stat) -> Bool { st.st_mode & S_IFMT == S_IFLNK }
+
+    // MARK: Temporary files
+
+    /// $TMPDIR, else /tmp.
+    static var temporaryFolder: String {
+        if let t = getenv("TMPDIR"), t.pointee != 0 { return String(cString: t) }
+        return "/tmp"
+    }
+
+    /// A new read-write file in `folder` that has no name: O_TMPFILE where the file system has it (no
+    /// name ever appears), else a random name (`<prefix>XXXXXX`) removed at once. Gone with the last
+    /// descriptor. The errno when no file can be made.
+    static func unnamedTemporaryFile(in folder: String, prefix: String) -> Result<Int32, PosixErrno> {
+        #if os(Linux)
+        // O_TMPFILE is __O_TMPFILE | O_DIRECTORY; Glibc's module does not export it.
+        let fd = open(folder, 0o20000000 | O_DIRECTORY | O_RDWR | O_CLOEXEC, 0o600)
+        if fd >= 0 { return .success(fd) }
+        #endif
+        var template = Array((folder + "/" + prefix + "XXXXXX").utf8CString)
+        let named = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard named >= 0 else { return .failure(PosixErrno(code: errno)) }
+        _ = template.withUnsafeBufferPointer { unlink($0.baseAddress!) }
+        _ = fcntl(named, F_SETFD, FD_CLOEXEC)
+        return .success(named)
+    }
 
     /// Writes all of `bytes`, resuming after short writes and EINTR.
     static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws {

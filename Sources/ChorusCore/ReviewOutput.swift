@@ -174,13 +174,7 @@ public final class ShuffledSpool: @unchecked Sendable {
     /// `temporaryFolder` is where the file goes when records spill ($TMPDIR, else /tmp, by default).
     public init(memoryLimit: Int = defaultMemoryLimit, temporaryFolder: String? = nil) {
         self.memoryLimit = max(0, memoryLimit)
-        if let temporaryFolder {
-            self.temporaryFolder = temporaryFolder
-        } else if let t = getenv("TMPDIR"), t.pointee != 0 {
-            self.temporaryFolder = String(cString: t)
-        } else {
-            self.temporaryFolder = "/tmp"
-        }
+        self.temporaryFolder = temporaryFolder ?? Posix.temporaryFolder
     }
 
     /// Whether records have moved to the temporary file (for tests).
@@ -361,22 +355,11 @@ public final class ShuffledSpool: @unchecked Sendable {
         spill.pending.removeAll(keepingCapacity: true)
     }
 
-    /// An unlinked file: O_TMPFILE where the file system has it (no name ever appears), else a
-    /// random name removed at once.
     private func makeTemporaryFile() throws -> Int32 {
-        #if os(Linux)
-        // O_TMPFILE is __O_TMPFILE | O_DIRECTORY; Glibc's module does not export it.
-        let fd = open(temporaryFolder, 0o20000000 | O_DIRECTORY | O_RDWR | O_CLOEXEC, 0o600)
-        if fd >= 0 { return fd }
-        #endif
-        var template = Array((temporaryFolder + "/chorus-review-XXXXXX").utf8CString)
-        let fd2 = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        guard fd2 >= 0 else {
-            let e = errno
-            throw ChorusError(Posix.status(e), "cannot create a temporary file in \(Posix.shown(temporaryFolder)) to shuffle the output: \(Posix.reason(e)) (set TMPDIR to a writable folder)")
+        switch Posix.unnamedTemporaryFile(in: temporaryFolder, prefix: "chorus-review-") {
+        case let .success(fd): return fd
+        case let .failure(e):
+            throw ChorusError(Posix.status(e.code), "cannot create a temporary file in \(Posix.shown(temporaryFolder)) to shuffle the output: \(Posix.reason(e.code)) (set TMPDIR to a writable folder)")
         }
-        _ = template.withUnsafeBufferPointer { unlink($0.baseAddress!) }
-        _ = fcntl(fd2, F_SETFD, FD_CLOEXEC)
-        return fd2
     }
 }
