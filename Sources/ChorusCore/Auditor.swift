@@ -348,39 +348,24 @@ final class SortedFingerprintFile {
         try? Posix.unnamedTemporaryFile(in: Posix.temporaryFolder, prefix: "chorus-copies-").get()
     }
 
-    private static func ioError(_ what: String) -> ChorusError {
-        ChorusError.io("cannot \(what) the temporary file that recognises copies of entries: \(String(cString: strerror(errno)))")
+    private static func ioError(_ what: String, _ code: Int32) -> ChorusError {
+        ChorusError.io("cannot \(what) the temporary file that recognises copies of entries: \(String(cString: strerror(code)))")
     }
 
     /// Reads `n` values at value offset `at` of `fd` into `buffer`.
     private static func read(_ fd: Int32, _ buffer: inout [UInt64], _ n: Int, at: Int) throws {
         let want = n * 8
-        let got = buffer.withUnsafeMutableBytes { b -> Int in
-            var done = 0
-            while done < want {
-                let r = pread(fd, b.baseAddress! + done, want - done, off_t(at * 8 + done))
-                if r < 0 && errno == EINTR { continue }
-                if r <= 0 { break }
-                done += r
-            }
-            return done
+        let got = try buffer.withUnsafeMutableBytes { b in
+            try Posix.preadFully(fd, into: UnsafeMutableRawBufferPointer(rebasing: b[0 ..< want]), at: at * 8,
+                                 path: "the temporary file that recognises copies of entries")
         }
-        guard got == want else { throw ioError("read") }
+        guard got == want else { throw ioError("read", EIO) }
     }
 
     private static func write(_ fd: Int32, _ buffer: [UInt64], _ n: Int, at: Int) throws {
-        let want = n * 8
-        let ok = buffer.withUnsafeBytes { b -> Bool in
-            var done = 0
-            while done < want {
-                let r = pwrite(fd, b.baseAddress! + done, want - done, off_t(at * 8 + done))
-                if r < 0 && errno == EINTR { continue }
-                if r <= 0 { return false }
-                done += r
-            }
-            return true
+        if let e = buffer.withUnsafeBytes({ Posix.pwriteAll(fd, UnsafeRawBufferPointer(rebasing: $0[0 ..< n * 8]), at: at * 8) }) {
+            throw ioError("write", e)
         }
-        guard ok else { throw ioError("write") }
     }
 
     func contains(_ v: UInt64) throws -> Bool {
@@ -404,7 +389,7 @@ final class SortedFingerprintFile {
 
     /// Adds `sorted` (ascending, none already in the file) by writing a new file.
     func merge(_ sorted: [UInt64]) throws {
-        guard let out = Self.makeTemporaryFile() else { throw Self.ioError("create") }
+        guard let out = Self.makeTemporaryFile() else { throw Self.ioError("create", errno) }
         var newIndex: [UInt64] = []
         newIndex.reserveCapacity((count + sorted.count) / Self.blockValues + 1)
         var input = [UInt64](repeating: 0, count: Self.chunkValues)

@@ -166,6 +166,20 @@ enum Posix {
         return .success(named)
     }
 
+    /// `pwrite` of all of `bytes` at `offset`, resuming after short writes and EINTR. Nil when done,
+    /// else the errno (EIO for a write that wrote nothing), for callers that word their own error.
+    static func pwriteAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, at offset: Int) -> Int32? {
+        var done = 0
+        while done < bytes.count {
+            let n = pwrite(fd, bytes.baseAddress! + done, bytes.count - done, off_t(offset + done))
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 { return errno }
+            if n == 0 { return EIO }
+            done += n
+        }
+        return nil
+    }
+
     /// Writes all of `bytes`, resuming after short writes and EINTR.
     static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws {
         var done = 0

@@ -338,18 +338,9 @@ public final class ShuffledSpool: @unchecked Sendable {
     private func flush(_ spill: Spill) throws {
         let n = spill.pending.count
         guard n > 0 else { return }
-        try spill.pending.withUnsafeBytes { out in
-            var done = 0
-            while done < n {
-                let w = pwrite(spill.fd, out.baseAddress! + done, n - done, off_t(spill.pendingStart) + off_t(done))
-                if w < 0 && errno == EINTR { continue }
-                guard w > 0 else {
-                    let e = w < 0 ? errno : EIO
-                    throw ChorusError(Posix.status(e),
-                                      "cannot write the temporary file of review in \(Posix.shown(temporaryFolder)): \(Posix.reason(e)) (set TMPDIR to a folder with more room)")
-                }
-                done += w
-            }
+        if let e = spill.pending.withUnsafeBytes({ Posix.pwriteAll(spill.fd, $0, at: Int(spill.pendingStart)) }) {
+            throw ChorusError(Posix.status(e),
+                              "cannot write the temporary file of review in \(Posix.shown(temporaryFolder)): \(Posix.reason(e)) (set TMPDIR to a folder with more room)")
         }
         spill.pendingStart += UInt64(n)
         spill.pending.removeAll(keepingCapacity: true)
