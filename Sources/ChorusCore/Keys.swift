@@ -1,5 +1,6 @@
 import ChorusCrypto
 import ChorusFormat
+import ChorusSystem
 
 #if canImport(Glibc)
 import Glibc
@@ -60,14 +61,15 @@ public enum KeyFiles {
     public static func loadRecipients(_ paths: [String]) throws -> [RecipientKey] {
         var out: [RecipientKey] = []
         for path in paths {
-            var st = stat()
-            guard stat(path, &st) == 0 else {
-                let e = errno
-                let why = "cannot read recipients from \(Posix.shown(path)): \(Posix.reason(e))"
-                throw e == ENOENT || e == ENOTDIR ? ChorusError.noInput(why) : ChorusError(Posix.status(e), why)
+            let st: stat
+            switch Posix.statPath(path) {
+            case let .success(s): st = s
+            case let .failure(e):
+                let why = "cannot read recipients from \(Posix.shown(path)): \(SystemError.reason(e.code))"
+                throw SystemError(e.code == ENOENT || e.code == ENOTDIR ? .notFound : SystemError.kind(of: e.code), why, errno: e.code)
             }
-            if (st.st_mode & S_IFMT) == S_IFDIR {
-                let names = try listDirectory(path).filter { $0.hasSuffix(".pub") }.sorted()
+            if Posix.isDirectory(st) {
+                let names = try Posix.listDirectory(path: path).map(\.name).filter { $0.hasSuffix(".pub") }.sorted()
                 for n in names { out.append(try loadPublicKey(path + "/" + n)) }
             } else {
                 out.append(try loadPublicKey(path))
@@ -79,14 +81,14 @@ public enum KeyFiles {
 
     /// Reads one public key file.
     public static func loadPublicKey(_ path: String) throws -> RecipientKey {
-        let bytes = try readSmallFile(path, limit: PublicKeyFile.maxBytes, what: "public key file")
+        let bytes = try InputFile.read(path, limit: PublicKeyFile.maxBytes, what: "public key file")
         do {
             let f = try PublicKeyFile.parse(bytes)
             return RecipientKey(role: f.role, publicKey: try PublicKey(rawBytes: f.rawKey), name: f.name)
         } catch let e as FormatError {
-            throw ChorusError.data("\(Posix.shown(path)) is not a valid Chorus public key: \(e)")
+            throw CoreError(.invalidKeyFile, "\(Posix.shown(path)) is not a valid Chorus public key: \(e)")
         } catch let e as CryptoError {
-            throw ChorusError.data("\(Posix.shown(path)) is not a usable public key: \(e)")
+            throw CoreError(.invalidKeyFile, "\(Posix.shown(path)) is not a usable public key: \(e)")
         }
     }
 
@@ -95,7 +97,7 @@ public enum KeyFiles {
                                 cost: PasswordHash.Parameters = .moderate) throws -> (secretFile: String, recipient: RecipientKey) {
         guard (1 ... SecretKeyFile.maxNameBytes).contains(name.utf8.count),
               name.unicodeScalars.allSatisfy({ $0.isASCII && $0.value >= 0x21 && $0.value < 0x7f && $0 != ";" }) else {
-            throw ChorusError.usage("a key name must be 1 to 64 printable ASCII characters without spaces or ';'")
+            throw CoreError(.invalidKeyName, "a key name must be 1 to 64 printable ASCII characters without spaces or ';'")
         }
         let key = SecretKey.generate()
         let salt = Random.bytes(PasswordHash.saltByteCount)
@@ -114,8 +116,8 @@ public enum KeyFiles {
     public static func inspectSecretKey(_ bytes: [UInt8], path: String) throws -> SecretKeyFile {
         do {
             return try SecretKeyFile.parse(bytes)
-        } catch let e as FormatError {
-            throw ChorusError.data("\(Posix.shown(path)) is not a valid Chorus secret key: \(e)")
+        } catch {
+            throw CoreError(.invalidKeyFile, "\(Posix.shown(path)) is not a valid Chorus secret key: \(error)")
         }
     }
 
@@ -125,14 +127,14 @@ public enum KeyFiles {
     public static func readSecretKeyFile(_ path: String) throws -> [UInt8] {
         let shown = Posix.shown(path)
         var openMode: mode_t? = nil
-        let bytes = try readSmallFile(path, limit: 4096, what: "secret key") { st in
+        let bytes = try InputFile.read(path, limit: 4096, what: "secret key") { st in
             if st.st_mode & 0o077 != 0 { openMode = st.st_mode & 0o777 }
         }
         if let mode = openMode {
             if (try? PublicKeyFile.parse(bytes)) != nil {
-                throw ChorusError.data("\(shown) is a public key file, not a secret key; give the secret key file that chorus keygen wrote with it (--secret-out)")
+                throw CoreError(.invalidKeyFile, "\(shown) is a public key file, not a secret key; give the secret key file that chorus keygen wrote with it (--secret-out)")
             }
-            throw ChorusError.permission("secret key \(shown) can be read by others (mode \(String(mode, radix: 8))); run 'chmod 600 \(shown)' and check who may have copied it")
+            throw CoreError(.keyReadableByOthers, "secret key \(shown) can be read by others (mode \(String(mode, radix: 8))); run 'chmod 600 \(shown)' and check who may have copied it")
         }
         return bytes
     }
@@ -145,127 +147,19 @@ public enum KeyFiles {
         do {
             wrap = try PasswordHash.deriveKey(length: 32, passphrase: passphrase, salt: file.salt, parameters: cost)
         } catch {
-            throw ChorusError.io("cannot unlock \(Posix.shown(path)): the passphrase hash needs \(file.memoryBytes >> 20) MiB of memory and could not get it")
+            throw CoreError(.outOfMemory, "cannot unlock \(Posix.shown(path)): the passphrase hash needs \(file.memoryBytes >> 20) MiB of memory and could not get it")
         }
         let secret: SecretBytes
         do {
             secret = try XChaCha20Poly1305.open(file.sealedSecret, associatedData: file.associatedData, nonce: file.nonce, key: wrap)
         } catch {
-            throw ChorusError.permission("cannot unlock \(Posix.shown(path)): wrong passphrase, or the key file was damaged")
+            throw CoreError(.wrongPassphrase, "cannot unlock \(Posix.shown(path)): wrong passphrase, or the key file was damaged")
         }
         let key = try SecretKey(rawSecret: secret)
         guard ConstantTime.equals(key.publicKey.rawBytes, file.publicKey) else {
-            throw ChorusError.data("secret key \(Posix.shown(path)) is inconsistent: its secret part does not match its public key")
+            throw CoreError(.invalidKeyFile, "secret key \(Posix.shown(path)) is inconsistent: its secret part does not match its public key")
         }
         return UnlockedKey(role: file.role, name: file.name, secret: key)
     }
 }
 
-/// Names in a folder (not `.` or `..`), or a ChorusError naming it.
-func listDirectory(_ path: String) throws -> [String] {
-    guard let d = opendir(path) else {
-        let e = errno
-        throw ChorusError(Posix.status(e), "cannot read folder \(Posix.shown(path)): \(Posix.reason(e))")
-    }
-    defer { closedir(d) }
-    var names: [String] = []
-    while let e = readdir(d) {
-        let name = withUnsafePointer(to: e.pointee.d_name) { $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) } }
-        if name != "." && name != ".." { names.append(name) }
-    }
-    return names
-}
-
-/// Reads a whole small file given by the user, refusing one larger than `limit`, a folder, and
-/// anything that is not a regular file (a FIFO, a socket, a device): the file is opened with
-/// O_NONBLOCK, so a FIFO planted where an envelope or a key is expected cannot make chorus wait
-/// forever for a writer, nor a device make it read forever. `check` then sees the opened file's
-/// status (e.g. to note a secret key that others can read). Paths are shown through `displaySafe`.
-public func readSmallFile(_ path: String, limit: Int, what: String, check: ((stat) throws -> Void)? = nil) throws -> [UInt8] {
-    let shown = Posix.shown(path)
-    let fd = try openInputFile(path, what: what, nonBlocking: true)
-    defer { close(fd) }
-    var st = stat()
-    guard fstat(fd, &st) == 0 else { throw ChorusError.io("cannot read the attributes of \(what) \(shown): \(Posix.reason(errno))") }
-    if (st.st_mode & S_IFMT) == S_IFDIR { throw ChorusError.data("\(what) \(shown) is a folder, not a file") }
-    guard (st.st_mode & S_IFMT) == S_IFREG else {
-        throw ChorusError.data("\(what) \(shown) is not a regular file (it is a pipe, a socket or a device); give a file")
-    }
-    try check?(st)
-    return try readAll(fd: fd, limit: limit, path: shown, what: what)
-}
-
-/// Opens a user-given input file for reading, or throws one sentence (missing: `.noInput`).
-private func openInputFile(_ path: String, what: String, nonBlocking: Bool) throws -> Int32 {
-    let shown = Posix.shown(path)
-    let fd = open(path, O_RDONLY | O_CLOEXEC | (nonBlocking ? O_NONBLOCK : 0))
-    guard fd >= 0 else {
-        let e = errno
-        if e == ENOENT || e == ENOTDIR { throw ChorusError.noInput("\(what) \(shown) does not exist") }
-        if e == EACCES { throw ChorusError.permission("cannot read \(what) \(shown): permission denied") }
-        throw ChorusError.io("cannot open \(what) \(shown): \(Posix.reason(e))")
-    }
-    return fd
-}
-
-/// Reads a whole small secret file (a passphrase) straight into guarded memory (`sodium_malloc`:
-/// locked out of swap, wiped when freed), so that no copy of it is left in ordinary memory. Pipes
-/// and process substitution (`--passphrase-file <(pass show chorus)`) work: it waits for the writer.
-public func readSecretFile(_ path: String, limit: Int, what: String) throws -> SecretBytes {
-    let fd = try openInputFile(path, what: what, nonBlocking: false)
-    defer { close(fd) }
-    return try readSecret(fd: fd, limit: limit, path: Posix.shown(path), what: what)
-}
-
-/// Reads `fd` to its end, at most `limit` bytes, into guarded memory; `path` names it in messages
-/// and must already be safe to show.
-public func readSecret(fd: Int32, limit: Int, path: String, what: String) throws -> SecretBytes {
-    var buffer = SecretBytes(count: limit + 1, guarded: true)
-    var filled = 0
-    while filled < buffer.count {
-        let start = filled
-        let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress! + start, $0.count - start) }
-        if n < 0 {
-            let e = errno
-            if e == EINTR { continue }
-            throw readFailure(e, what: what, path: path)
-        }
-        if n == 0 { break }
-        filled += n
-    }
-    guard filled <= limit else { throw ChorusError.data("\(what) \(path) is larger than \(limit) bytes") }
-    do {
-        return try buffer.slice(0 ..< filled)
-    } catch {
-        throw ChorusError(.software, "internal error: cannot copy the \(what): \(error)")
-    }
-}
-
-/// The error for a failed `read(2)` of `what` at `path`.
-func readFailure(_ e: Int32, what: String, path: String) -> ChorusError {
-    if e == EISDIR { return ChorusError.data("\(what) \(path) is a folder, not a file") }
-    return ChorusError(Posix.status(e), "cannot read \(what) \(path): \(Posix.reason(e))")
-}
-
-/// Reads standard input to its end (at most `limit` bytes), e.g. a receipt piped in.
-public func readStandardInput(limit: Int, what: String) throws -> [UInt8] {
-    try readAll(fd: 0, limit: limit, path: "from standard input", what: what)
-}
-
-/// Reads until EOF, refusing more than `limit` bytes.
-func readAll(fd: Int32, limit: Int, path: String, what: String) throws -> [UInt8] {
-    var out = [UInt8]()
-    var chunk = [UInt8](repeating: 0, count: 65536)
-    while true {
-        let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress!, $0.count) }
-        if n < 0 {
-            let e = errno
-            if e == EINTR { continue }
-            throw readFailure(e, what: what, path: path)
-        }
-        if n == 0 { break }
-        out += chunk[0 ..< n]
-        guard out.count <= limit else { throw ChorusError.data("\(what) \(path) is larger than \(limit) bytes") }
-    }
-    return out
-}

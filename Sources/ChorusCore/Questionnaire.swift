@@ -1,11 +1,6 @@
 import ChorusCrypto
 import ChorusFormat
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import ChorusSystem
 
 /// Where the interactive questionnaire talks to the submitter. The real one is
 /// `StandardQuestionnaireTerminal`; tests script their own.
@@ -16,7 +11,7 @@ public protocol QuestionnaireTerminal: AnyObject {
     func readLine() -> String?
     /// Reads part of the story into the start of `buffer` and returns how many bytes it wrote; 0 at
     /// end of input (Ctrl-D on a new line). Throws `.ioError` when reading fails.
-    func readStory(into buffer: UnsafeMutableRawBufferPointer) throws(ChorusError) -> Int
+    func readStory(into buffer: UnsafeMutableRawBufferPointer) throws(CoreError) -> Int
 }
 
 /// What the questionnaire hands back once the submitter confirmed: checked answers and a checked
@@ -47,14 +42,14 @@ public struct Questionnaire: Sendable {
     public let maxAttempts: Int
 
     /// The error thrown when the submitter does not confirm (anything but `y`/`yes`, or end of input).
-    public static let cancelled = ChorusError(.usage, "cancelled; nothing was written")
+    public static let cancelled = CoreError(.cancelled, "cancelled; nothing was written")
 
     /// Throws `.dataError` if `schema` is not valid (its labels are shown on the terminal).
     public init(schema: Schema, arrivalMonth: String, currentYear: Int,
-                maxStoryBytes: Int = Story.defaultMaxBytes, maxAttempts: Int = 5) throws(ChorusError) {
+                maxStoryBytes: Int = Story.defaultMaxBytes, maxAttempts: Int = 5) throws(CoreError) {
         try schema.validate(currentYear: currentYear)
         guard AnswersText.isMonth(arrivalMonth) else {
-            throw ChorusError(.software, "internal error: the arrival month \"\(displaySafe(arrivalMonth))\" is not YYYY-MM")
+            throw CoreError(.bug, "internal error: the arrival month \"\(displaySafe(arrivalMonth))\" is not YYYY-MM")
         }
         self.schema = schema
         self.arrivalMonth = arrivalMonth
@@ -67,7 +62,7 @@ public struct Questionnaire: Sendable {
     /// strings, checked first) are not asked again. Returns only after the submitter typed `y` or
     /// `yes`; throws `Questionnaire.cancelled` otherwise, `.usage` for end of input during the
     /// questions or too many bad replies, `.dataError` for a story that is empty, not UTF-8 or too long.
-    public func run(on terminal: some QuestionnaireTerminal, given: [String] = []) throws(ChorusError) -> Submission {
+    public func run(on terminal: some QuestionnaireTerminal, given: [String] = []) throws(CoreError) -> Submission {
         var raw = given
         var answered = try schema.partialAnswers(from: given, currentYear: currentYear)
         let toAsk = schema.fields.filter { answered[$0.id] == nil }
@@ -79,7 +74,7 @@ public struct Questionnaire: Sendable {
             var rejected = 0
             asking: while true {
                 guard let line = terminal.readLine() else {
-                    throw ChorusError.usage("the input ended before the question \"\(field.id)\" was answered; nothing was written")
+                    throw CoreError(.inputEnded, "the input ended before the question \"\(field.id)\" was answered; nothing was written")
                 }
                 switch interpret(line, for: field) {
                 case .skip:
@@ -91,7 +86,7 @@ public struct Questionnaire: Sendable {
                 case let .rejected(why):
                     rejected += 1
                     if rejected >= maxAttempts {
-                        throw ChorusError.usage("\(maxAttempts) replies to the question \"\(field.id)\" were not accepted; nothing was written")
+                        throw CoreError(.tooManyAttempts, "\(maxAttempts) replies to the question \"\(field.id)\" were not accepted; nothing was written")
                     }
                     terminal.write("Not accepted: \(why). Please try again.\n\(question)")
                 }
@@ -100,7 +95,7 @@ public struct Questionnaire: Sendable {
 
         let answers = try schema.answers(from: raw, arrivalMonth: arrivalMonth, currentYear: currentYear)
         terminal.write("\nType or paste your story. End with Ctrl-D on a new line.\n(At most \(maxStoryBytes) bytes of text.)\n")
-        let story = try Story.collect(maxBytes: maxStoryBytes) { (buffer) throws(ChorusError) -> Int in
+        let story = try Story.collect(maxBytes: maxStoryBytes) { (buffer) throws(CoreError) -> Int in
             try terminal.readStory(into: buffer)
         }
         let info = try Story.validate(story, maxBytes: maxStoryBytes)
@@ -227,49 +222,11 @@ public final class StandardQuestionnaireTerminal: QuestionnaireTerminal {
         self.output = output
     }
 
-    public func write(_ text: String) {
-        var bytes = Array(text.utf8)
-        var done = 0
-        while done < bytes.count {
-            let n = bytes.withUnsafeMutableBytes { questionnaireSystemWrite(output, $0.baseAddress! + done, $0.count - done) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                return
-            }
-            done += n
-        }
-        bytes.removeAll()
-    }
+    public func write(_ text: String) { Terminal.write(output, text) }
 
-    public func readLine() -> String? {
-        var line: [UInt8] = []
-        var byte: UInt8 = 0
-        while true {
-            let n = questionnaireSystemRead(input, &byte, 1)
-            if n < 0 {
-                if errno == EINTR { continue }
-                break
-            }
-            if n == 0 {
-                if line.isEmpty { return nil }
-                break
-            }
-            if byte == 0x0A { break }
-            if line.count < Self.maxLineBytes { line.append(byte) }
-        }
-        if line.last == 0x0D { line.removeLast() }
-        return String(decoding: line, as: UTF8.self)
-    }
+    public func readLine() -> String? { Terminal.readLine(fd: input, limit: Self.maxLineBytes) }
 
-    public func readStory(into buffer: UnsafeMutableRawBufferPointer) throws(ChorusError) -> Int {
+    public func readStory(into buffer: UnsafeMutableRawBufferPointer) throws(CoreError) -> Int {
         try Story.readSome(input, into: buffer, source: "the terminal")
     }
-}
-
-private func questionnaireSystemWrite(_ fd: Int32, _ p: UnsafeRawPointer, _ n: Int) -> Int {
-    write(fd, p, n)
-}
-
-private func questionnaireSystemRead(_ fd: Int32, _ p: UnsafeMutableRawPointer, _ n: Int) -> Int {
-    read(fd, p, n)
 }

@@ -12,7 +12,7 @@ public struct Receipt: Sendable, Equatable {
     public let raw: [UInt8]
 
     public init(raw: [UInt8]) throws {
-        guard raw.count == Self.rawLength else { throw ChorusError.data("a receipt must hold \(Self.rawLength) bytes") }
+        guard raw.count == Self.rawLength else { throw CoreError(.invalidReceipt, "a receipt must hold \(Self.rawLength) bytes") }
         self.raw = raw
     }
 
@@ -49,7 +49,7 @@ public struct Receipt: Sendable, Equatable {
             case "-", " ", "\t", "\n", "\r": continue
             default: break
             }
-            guard scalar.isASCII else { throw ChorusError.data("the receipt contains a character that is not part of any receipt") }
+            guard scalar.isASCII else { throw CoreError(.invalidReceipt, "the receipt contains a character that is not part of any receipt") }
             var c = UInt8(scalar.value)
             if (UInt8(ascii: "a") ... UInt8(ascii: "z")).contains(c) { c -= 32 }
             switch c {
@@ -57,11 +57,11 @@ public struct Receipt: Sendable, Equatable {
             case UInt8(ascii: "I"), UInt8(ascii: "L"): c = UInt8(ascii: "1")
             default: break
             }
-            guard let v = Base32.value(c) else { throw ChorusError.data("the receipt contains a character that is not part of any receipt") }
+            guard let v = Base32.value(c) else { throw CoreError(.invalidReceipt, "the receipt contains a character that is not part of any receipt") }
             symbols.append(v)
         }
         guard symbols.count == 28 else {
-            throw ChorusError.data("a receipt has 28 letters and digits (7 groups of 4); this one has \(symbols.count)")
+            throw CoreError(.invalidReceipt, "a receipt has 28 letters and digits (7 groups of 4); this one has \(symbols.count)")
         }
         // 26 symbols carry 130 bits: the 128 bits of R and two zero bits.
         var acc: UInt32 = 0, bits = 0
@@ -74,9 +74,9 @@ public struct Receipt: Sendable, Equatable {
                 raw.append(UInt8((acc >> UInt32(bits)) & 0xff))
             }
         }
-        guard bits == 2, acc & 0b11 == 0 else { throw ChorusError.data("this receipt has a typo: please check it letter by letter") }
+        guard bits == 2, acc & 0b11 == 0 else { throw CoreError(.invalidReceipt, "this receipt has a typo: please check it letter by letter") }
         let check = (UInt16(symbols[26]) << 5) | UInt16(symbols[27])
-        guard check == checkValue(raw) else { throw ChorusError.data("this receipt has a typo: please check it letter by letter") }
+        guard check == checkValue(raw) else { throw CoreError(.invalidReceipt, "this receipt has a typo: please check it letter by letter") }
         return try Receipt(raw: raw)
     }
 }

@@ -1,10 +1,5 @@
 import ChorusCrypto
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import ChorusSystem
 
 /// Checks and reading of a story: the bytes a submitter typed, pasted or piped.
 ///
@@ -31,9 +26,9 @@ public enum Story {
     }
 
     /// Checks story bytes; see the type's documentation for the rules.
-    public static func validate(_ bytes: UnsafeRawBufferPointer, maxBytes: Int = defaultMaxBytes) throws(ChorusError) -> Info {
+    public static func validate(_ bytes: UnsafeRawBufferPointer, maxBytes: Int = defaultMaxBytes) throws(CoreError) -> Info {
         guard bytes.count <= maxBytes else { throw tooLarge(size: "\(bytes.count) bytes", maxBytes: maxBytes) }
-        guard bytes.count > 0 else { throw ChorusError.data("the story is empty; nothing was submitted") }
+        guard bytes.count > 0 else { throw CoreError(.invalidStory, "the story is empty; nothing was submitted") }
         var parser = Unicode.UTF8.ForwardParser()
         var iterator = bytes.makeIterator()
         var offset = 0
@@ -44,35 +39,35 @@ public enum Story {
             case let .valid(encoded):
                 let scalar = Unicode.UTF8.decode(encoded)
                 if scalar.value == 0 {
-                    throw ChorusError.data("the story contains a NUL byte (at byte \(offset + 1) of \(bytes.count)); it must be plain text")
+                    throw CoreError(.invalidStory, "the story contains a NUL byte (at byte \(offset + 1) of \(bytes.count)); it must be plain text")
                 }
                 if !visible && !isBlank(scalar) { visible = true }
                 offset += encoded.count
                 scalars += 1
             case .error:
-                throw ChorusError.data("the story is not valid UTF-8 text (bad byte at \(offset + 1) of \(bytes.count)); save it as UTF-8 and try again")
+                throw CoreError(.invalidStory, "the story is not valid UTF-8 text (bad byte at \(offset + 1) of \(bytes.count)); save it as UTF-8 and try again")
             case .emptyInput:
                 break loop
             }
         }
         guard visible else {
-            throw ChorusError.data("the story has only whitespace or invisible characters (\(bytes.count) bytes); nothing was submitted")
+            throw CoreError(.invalidStory, "the story has only whitespace or invisible characters (\(bytes.count) bytes); nothing was submitted")
         }
         return Info(byteCount: bytes.count, characterCount: scalars)
     }
 
     /// Checks a story held in `SecretBytes`.
-    public static func validate(_ story: borrowing SecretBytes, maxBytes: Int = defaultMaxBytes) throws(ChorusError) -> Info {
-        let result: Result<Info, ChorusError> = story.withUnsafeBytes { buffer in
-            Result { () throws(ChorusError) -> Info in try validate(buffer, maxBytes: maxBytes) }
+    public static func validate(_ story: borrowing SecretBytes, maxBytes: Int = defaultMaxBytes) throws(CoreError) -> Info {
+        let result: Result<Info, CoreError> = story.withUnsafeBytes { buffer in
+            Result { () throws(CoreError) -> Info in try validate(buffer, maxBytes: maxBytes) }
         }
         return try result.get()
     }
 
     /// Checks story bytes held in an array (tests, and callers that already have one; wipe it after).
-    public static func validate(_ bytes: [UInt8], maxBytes: Int = defaultMaxBytes) throws(ChorusError) -> Info {
-        let result: Result<Info, ChorusError> = bytes.withUnsafeBytes { buffer in
-            Result { () throws(ChorusError) -> Info in try validate(buffer, maxBytes: maxBytes) }
+    public static func validate(_ bytes: [UInt8], maxBytes: Int = defaultMaxBytes) throws(CoreError) -> Info {
+        let result: Result<Info, CoreError> = bytes.withUnsafeBytes { buffer in
+            Result { () throws(CoreError) -> Info in try validate(buffer, maxBytes: maxBytes) }
         }
         return try result.get()
     }
@@ -83,8 +78,8 @@ public enum Story {
         u.properties.isWhitespace || u.properties.isDefaultIgnorableCodePoint || u.properties.generalCategory == .control
     }
 
-    static func tooLarge(size: String, maxBytes: Int) -> ChorusError {
-        ChorusError.data("the story is \(size), more than this store's limit of \(maxBytes) bytes; shorten it and try again")
+    static func tooLarge(size: String, maxBytes: Int) -> CoreError {
+        CoreError(.invalidStory, "the story is \(size), more than this store's limit of \(maxBytes) bytes; shorten it and try again")
     }
 
     /// Reads a story until end of input with `readChunk` (which fills the start of the buffer it is
@@ -92,14 +87,14 @@ public enum Story {
     /// The story lives only in guarded `SecretBytes`; over-long input is counted (up to
     /// `maxBytesCountedPastLimit` more bytes) and discarded through a wiped scratch buffer.
     public static func collect(maxBytes: Int = defaultMaxBytes,
-                               readChunk: (UnsafeMutableRawBufferPointer) throws(ChorusError) -> Int) throws(ChorusError) -> SecretBytes {
+                               readChunk: (UnsafeMutableRawBufferPointer) throws(CoreError) -> Int) throws(CoreError) -> SecretBytes {
         precondition(maxBytes >= 0, "negative story limit")
         var buffer = SecretBytes(count: maxBytes + 1, guarded: true)
         var filled = 0
         while filled < buffer.count {
             let start = filled
-            let result: Result<Int, ChorusError> = buffer.withUnsafeMutableBytes { all in
-                Result { () throws(ChorusError) -> Int in try readChunk(UnsafeMutableRawBufferPointer(rebasing: all[start...])) }
+            let result: Result<Int, CoreError> = buffer.withUnsafeMutableBytes { all in
+                Result { () throws(CoreError) -> Int in try readChunk(UnsafeMutableRawBufferPointer(rebasing: all[start...])) }
             }
             let n = try result.get()
             precondition(n >= 0 && n <= buffer.count - start, "readChunk returned an impossible count")
@@ -112,8 +107,8 @@ public enum Story {
             var total = filled
             var ended = false
             while total - maxBytes <= maxBytesCountedPastLimit {
-                let result: Result<Int, ChorusError> = scratch.withUnsafeMutableBytes { all in
-                    Result { () throws(ChorusError) -> Int in try readChunk(all) }
+                let result: Result<Int, CoreError> = scratch.withUnsafeMutableBytes { all in
+                    Result { () throws(CoreError) -> Int in try readChunk(all) }
                 }
                 let n = try result.get()
                 if n == 0 { ended = true; break }
@@ -121,40 +116,28 @@ public enum Story {
             }
             throw tooLarge(size: ended ? "\(total) bytes" : "more than \(total) bytes", maxBytes: maxBytes)
         }
-        let checked: Result<Info, ChorusError> = buffer.withUnsafeBytes { all in
-            Result { () throws(ChorusError) -> Info in try validate(UnsafeRawBufferPointer(rebasing: all[0 ..< filled]), maxBytes: maxBytes) }
+        let checked: Result<Info, CoreError> = buffer.withUnsafeBytes { all in
+            Result { () throws(CoreError) -> Info in try validate(UnsafeRawBufferPointer(rebasing: all[0 ..< filled]), maxBytes: maxBytes) }
         }
         _ = try checked.get()
-        do {
-            return try buffer.slice(0 ..< filled)
-        } catch {
-            throw ChorusError(.software, "internal error: cannot copy the story: \(error)")
-        }
+        return buffer.prefix(filled)
     }
 
     /// Reads a story from a file descriptor (a file opened by the caller, or 0 for standard input)
     /// until end of input and checks it. A read error is `.ioError`.
     public static func read(fileDescriptor fd: Int32, maxBytes: Int = defaultMaxBytes,
-                            source: String = "standard input") throws(ChorusError) -> SecretBytes {
-        try collect(maxBytes: maxBytes) { (buffer) throws(ChorusError) -> Int in
+                            source: String = "standard input") throws(CoreError) -> SecretBytes {
+        try collect(maxBytes: maxBytes) { (buffer) throws(CoreError) -> Int in
             try readSome(fd, into: buffer, source: source)
         }
     }
 
     /// One `read(2)`, retried on EINTR; 0 at end of input.
-    static func readSome(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, source: String) throws(ChorusError) -> Int {
-        guard buffer.count > 0 else { return 0 }
-        while true {
-            let n = storySystemRead(fd, buffer.baseAddress!, buffer.count)
-            if n >= 0 { return n }
-            let e = errno
-            if e == EINTR { continue }
-            throw ChorusError.io("cannot read the story from \(displaySafe(source, limit: 200)): \(String(cString: strerror(e)))")
+    public static func readSome(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, source: String) throws(CoreError) -> Int {
+        do {
+            return try Posix.readOnce(fd, into: buffer)
+        } catch {
+            throw CoreError(.unreadableStory, "cannot read the story from \(displaySafe(source, limit: 200)): \(SystemError.reason(Errno.code(of: error)))", errno: Errno.code(of: error))
         }
     }
-}
-
-/// `read(2)` under a name that the members called `read` of this file do not shadow.
-private func storySystemRead(_ fd: Int32, _ p: UnsafeMutableRawPointer, _ n: Int) -> Int {
-    read(fd, p, n)
 }

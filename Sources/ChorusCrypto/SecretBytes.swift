@@ -88,6 +88,12 @@ public struct SecretBytes: ~Copyable, @unchecked Sendable {
         return withUnsafeBytes { SecretBytes(copying: UnsafeRawBufferPointer(rebasing: $0[range]), guarded: isGuarded) }
     }
 
+    /// A copy of the first `n` bytes (0 ... `count`), in the same kind of memory as `self`.
+    public func prefix(_ n: Int) -> SecretBytes {
+        precondition(n >= 0 && n <= count, "prefix \(n) of \(count) bytes")
+        return withUnsafeBytes { SecretBytes(copying: UnsafeRawBufferPointer(rebasing: $0[0 ..< n]), guarded: isGuarded) }
+    }
+
     /// The bytes as an ordinary array. Only for values that are about to become public (e.g. plaintext
     /// handed to the user); the array is not wiped for you.
     public func revealedBytes() -> [UInt8] {

@@ -3,32 +3,41 @@
 public enum BatchFormat {
     public static let magic: [UInt8] = Array("CHORUS-B".utf8)
     public static let version: UInt8 = 1
-    public static let fixedHeaderLength = 25
+
+    /// The offsets of the fixed header (FORMAT.md 6).
+    public enum Offset {
+        public static let magic = 0
+        public static let version = 8
+        public static let entryCount = 9
+        public static let tombstoneCount = 17
+        public static let schemaLength = 21
+        public static let schema = 25
+    }
+
+    public static let fixedHeaderLength = Offset.schema
+    /// The length prefix of each entry.
+    public static let entryPrefixLength = 4
     public static let maxSchemaLength = 1_048_576
     public static let hashLength = 32
     public static let idLength = 32
     /// The fewest bytes one entry can take in a batch: its length prefix and the smallest envelope.
-    public static let minimumEntryLength = 4 + EnvelopeFormat.minimumLength
+    public static let minimumEntryLength = entryPrefixLength + EnvelopeFormat.minimumLength
 
     /// The header up to and including the tombstones.
     public static func header(entryCount: UInt64, schema: [UInt8], tombstones: [[UInt8]]) -> [UInt8] {
         precondition(schema.count <= maxSchemaLength && tombstones.allSatisfy { $0.count == idLength })
         var out = magic
         out.append(version)
-        out.appendU64(entryCount)
-        out.appendU32(UInt32(tombstones.count))
-        out.appendU32(UInt32(schema.count))
+        BigEndian.append(entryCount, to: &out)
+        BigEndian.append(UInt32(tombstones.count), to: &out)
+        BigEndian.append(UInt32(schema.count), to: &out)
         out += schema
         for t in tombstones.sorted(by: { $0.lexicographicallyPrecedes($1) }) { out += t }
         return out
     }
 
     /// The 4-byte length prefix of an entry.
-    public static func entryPrefix(length: Int) -> [UInt8] {
-        var out = [UInt8]()
-        out.appendU32(UInt32(length))
-        return out
-    }
+    public static func entryPrefix(length: Int) -> [UInt8] { BigEndian.bytes(UInt32(length)) }
 }
 
 /// The fixed part of a batch header, checked against the real file size before anything is allocated.

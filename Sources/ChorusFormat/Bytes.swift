@@ -1,52 +1,78 @@
+/// The one big-endian reader and writer of the wire formats: every `u32` and `u64` of
+/// docs/FORMAT.md is read and written here.
+public enum BigEndian {
+    /// The `u32` at `offset` of `buffer` (the caller has checked the bounds).
+    @inline(__always)
+    public static func u32(_ buffer: UnsafeRawBufferPointer, at offset: Int) -> UInt32 {
+        (UInt32(buffer[offset]) << 24) | (UInt32(buffer[offset + 1]) << 16) | (UInt32(buffer[offset + 2]) << 8) | UInt32(buffer[offset + 3])
+    }
+
+    /// The `u64` at `offset` of `buffer` (the caller has checked the bounds).
+    @inline(__always)
+    public static func u64(_ buffer: UnsafeRawBufferPointer, at offset: Int) -> UInt64 {
+        (UInt64(u32(buffer, at: offset)) << 32) | UInt64(u32(buffer, at: offset + 4))
+    }
+
+    /// Writes `v` at `offset` of `buffer` (the caller has checked the bounds).
+    @inline(__always)
+    public static func store(_ v: UInt32, into buffer: UnsafeMutableRawBufferPointer, at offset: Int) {
+        buffer[offset] = UInt8(v >> 24)
+        buffer[offset + 1] = UInt8((v >> 16) & 0xff)
+        buffer[offset + 2] = UInt8((v >> 8) & 0xff)
+        buffer[offset + 3] = UInt8(v & 0xff)
+    }
+
+    public static func append(_ v: UInt32, to out: inout [UInt8]) {
+        out.append(contentsOf: [UInt8(v >> 24), UInt8((v >> 16) & 0xff), UInt8((v >> 8) & 0xff), UInt8(v & 0xff)])
+    }
+
+    public static func append(_ v: UInt64, to out: inout [UInt8]) {
+        append(UInt32(v >> 32), to: &out)
+        append(UInt32(v & 0xffff_ffff), to: &out)
+    }
+
+    /// The 4 bytes of `v`.
+    public static func bytes(_ v: UInt32) -> [UInt8] {
+        var out: [UInt8] = []
+        append(v, to: &out)
+        return out
+    }
+
+    /// The 8 bytes of `v`.
+    public static func bytes(_ v: UInt64) -> [UInt8] {
+        var out: [UInt8] = []
+        append(v, to: &out)
+        return out
+    }
+}
+
 /// Reads big-endian integers and byte runs from a buffer, failing instead of reading past its end.
-struct ByteReader {
-    let buffer: UnsafeRawBufferPointer
-    private(set) var offset = 0
+public struct ByteReader {
+    public let buffer: UnsafeRawBufferPointer
+    public private(set) var offset = 0
     let what: String
 
-    init(_ buffer: UnsafeRawBufferPointer, what: String) {
+    public init(_ buffer: UnsafeRawBufferPointer, what: String) {
         self.buffer = buffer
         self.what = what
     }
 
-    var remaining: Int { buffer.count - offset }
+    public var remaining: Int { buffer.count - offset }
 
-    mutating func bytes(_ n: Int) throws(FormatError) -> UnsafeRawBufferPointer {
+    public mutating func bytes(_ n: Int) throws(FormatError) -> UnsafeRawBufferPointer {
         guard n >= 0, n <= remaining else { throw .truncated(what: what) }
         let out = UnsafeRawBufferPointer(rebasing: buffer[offset ..< offset + n])
         offset += n
         return out
     }
 
-    mutating func array(_ n: Int) throws(FormatError) -> [UInt8] { Array(try bytes(n)) }
+    public mutating func array(_ n: Int) throws(FormatError) -> [UInt8] { Array(try bytes(n)) }
 
-    mutating func u8() throws(FormatError) -> UInt8 { try bytes(1)[0] }
+    public mutating func u8() throws(FormatError) -> UInt8 { try bytes(1)[0] }
 
-    mutating func u32() throws(FormatError) -> UInt32 {
-        let b = try bytes(4)
-        return b.reduce(0) { ($0 << 8) | UInt32($1) }
-    }
+    public mutating func u32() throws(FormatError) -> UInt32 { BigEndian.u32(try bytes(4), at: 0) }
 
-    mutating func u64() throws(FormatError) -> UInt64 {
-        let b = try bytes(8)
-        return b.reduce(0) { ($0 << 8) | UInt64($1) }
-    }
-}
-
-extension Array where Element == UInt8 {
-    mutating func appendU32(_ v: UInt32) {
-        append(contentsOf: [UInt8(v >> 24), UInt8((v >> 16) & 0xff), UInt8((v >> 8) & 0xff), UInt8(v & 0xff)])
-    }
-
-    mutating func appendU64(_ v: UInt64) {
-        for shift in stride(from: 56, through: 0, by: -8) { append(UInt8((v >> UInt64(shift)) & 0xff)) }
-    }
-}
-
-/// Big-endian u32 at `offset` of `buffer` (the caller has checked the bounds).
-@inline(__always)
-func readU32(_ buffer: UnsafeRawBufferPointer, _ offset: Int) -> UInt32 {
-    (UInt32(buffer[offset]) << 24) | (UInt32(buffer[offset + 1]) << 16) | (UInt32(buffer[offset + 2]) << 8) | UInt32(buffer[offset + 3])
+    public mutating func u64() throws(FormatError) -> UInt64 { BigEndian.u64(try bytes(8), at: 0) }
 }
 
 /// Lowercase hexadecimal.

@@ -4,7 +4,27 @@ public enum EnvelopeFormat {
     public static let magic: [UInt8] = Array("CHORUS-E".utf8)
     public static let version: UInt8 = 1
     public static let idLength = 32
-    public static let fixedHeaderLength = 50
+
+    /// The offsets of the fixed header (FORMAT.md 5.2).
+    public enum Offset {
+        public static let magic = 0
+        public static let version = 8
+        public static let id = 9
+        public static let stanzaCount = 41
+        public static let answersLength = 42
+        public static let storyLength = 46
+        public static let stanzas = 50
+    }
+
+    /// The 97-byte plaintext of a stanza (FORMAT.md 5.3): role ‖ MK ‖ AK ‖ SK.
+    public enum Stanza {
+        public static let role = 0
+        public static let macKey = 1 ..< 33
+        public static let answersKey = 33 ..< 65
+        public static let storyKey = 65 ..< 97
+    }
+
+    public static let fixedHeaderLength = Offset.stanzas
     public static let stanzaPlaintextLength = 97
     public static let stanzaLength = 145
     public static let maxStanzas = 16
@@ -37,8 +57,8 @@ public enum EnvelopeFormat {
         out.append(version)
         out += id
         out.append(UInt8(stanzas.count))
-        out.appendU32(UInt32(pa))
-        out.appendU32(UInt32(ps))
+        BigEndian.append(UInt32(pa), to: &out)
+        BigEndian.append(UInt32(ps), to: &out)
         for s in stanzas {
             precondition(s.count == stanzaLength)
             out += s
@@ -76,13 +96,15 @@ public struct EnvelopeLayout: Sendable, Equatable {
             throw .truncated(what: what)
         }
         guard bytes.prefix(8).elementsEqual(EnvelopeFormat.magic) else { throw .badMagic(what: "Chorus envelope") }
-        guard bytes[8] == EnvelopeFormat.version else { throw .unsupportedVersion(what: what, version: Int(bytes[8])) }
-        let id = Array(bytes[9 ..< 41])
-        let n = Int(bytes[41])
+        let version = bytes[EnvelopeFormat.Offset.version]
+        guard version == EnvelopeFormat.version else { throw .unsupportedVersion(what: what, version: Int(version)) }
+        let id = Array(bytes[EnvelopeFormat.Offset.id ..< EnvelopeFormat.Offset.id + EnvelopeFormat.idLength])
+        let n = Int(bytes[EnvelopeFormat.Offset.stanzaCount])
         guard (1 ... EnvelopeFormat.maxStanzas).contains(n) else {
             throw .invalidField(what: what, why: "stanza count \(n) is outside 1...\(EnvelopeFormat.maxStanzas)")
         }
-        let pa = Int(readU32(bytes, 42)), ps = Int(readU32(bytes, 46))
+        let pa = Int(BigEndian.u32(bytes, at: EnvelopeFormat.Offset.answersLength))
+        let ps = Int(BigEndian.u32(bytes, at: EnvelopeFormat.Offset.storyLength))
         guard Padme.isValidSectionLength(pa, minimum: EnvelopeFormat.answersMinimum, maximum: EnvelopeFormat.answersMaximum) else {
             throw .invalidField(what: what, why: "answers section length \(pa) is not a valid padded length")
         }
@@ -115,9 +137,10 @@ public struct EnvelopeLayout: Sendable, Equatable {
     /// (lets a stream reader know how much to read).
     public static func declaredLength(ofHeader prefix: UnsafeRawBufferPointer) -> Int? {
         guard prefix.count >= EnvelopeFormat.fixedHeaderLength, prefix.prefix(8).elementsEqual(EnvelopeFormat.magic) else { return nil }
-        let n = Int(prefix[41])
+        let n = Int(prefix[EnvelopeFormat.Offset.stanzaCount])
         guard (1 ... EnvelopeFormat.maxStanzas).contains(n) else { return nil }
-        return EnvelopeFormat.totalLength(stanzas: n, answers: Int(readU32(prefix, 42)), story: Int(readU32(prefix, 46)))
+        return EnvelopeFormat.totalLength(stanzas: n, answers: Int(BigEndian.u32(prefix, at: EnvelopeFormat.Offset.answersLength)),
+                                          story: Int(BigEndian.u32(prefix, at: EnvelopeFormat.Offset.storyLength)))
     }
 }
 
@@ -126,8 +149,7 @@ public enum SectionPadding {
     /// Builds the padded plaintext for `content`, into `output` (which must be `sectionLength` long).
     public static func fill(_ output: UnsafeMutableRawBufferPointer, content: UnsafeRawBufferPointer) {
         precondition(output.count >= 4 + content.count)
-        let l = UInt32(content.count)
-        output[0] = UInt8(l >> 24); output[1] = UInt8((l >> 16) & 0xff); output[2] = UInt8((l >> 8) & 0xff); output[3] = UInt8(l & 0xff)
+        BigEndian.store(UInt32(content.count), into: output, at: 0)
         if content.count > 0 { UnsafeMutableRawBufferPointer(rebasing: output[4 ..< 4 + content.count]).copyMemory(from: content) }
         for i in (4 + content.count) ..< output.count { output[i] = 0 }
     }
@@ -135,7 +157,7 @@ public enum SectionPadding {
     /// The content range inside a padded plaintext, after checking length, zero padding and canonical size.
     public static func contentRange(_ plaintext: UnsafeRawBufferPointer, minimum: Int, what: String) throws(FormatError) -> Range<Int> {
         guard plaintext.count >= 4 else { throw .truncated(what: what) }
-        let l = Int(readU32(plaintext, 0))
+        let l = Int(BigEndian.u32(plaintext, at: 0))
         guard l <= plaintext.count - 4 else { throw .invalidField(what: what, why: "declared length \(l) exceeds the section") }
         var acc: UInt8 = 0
         for i in (4 + l) ..< plaintext.count { acc |= plaintext[i] }

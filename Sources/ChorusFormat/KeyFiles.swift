@@ -121,8 +121,8 @@ public struct SecretKeyFile: Equatable, Sendable {
         out.append(version)
         out.append(role.rawValue)
         out.append(argon2id13)
-        out.appendU64(opsLimit)
-        out.appendU64(memoryBytes)
+        BigEndian.append(opsLimit, to: &out)
+        BigEndian.append(memoryBytes, to: &out)
         out += salt
         out += publicKey
         out.append(UInt8(name.utf8.count))

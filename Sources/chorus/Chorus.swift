@@ -1,6 +1,6 @@
 import ArgumentParser
-import ChorusCore
 import ChorusCrypto
+import ChorusSystem
 
 #if canImport(Glibc)
 import Glibc
@@ -40,13 +40,14 @@ struct Chorus: ParsableCommand {
         } catch {
             let code = exitCode(for: error)
             let text = fullMessage(for: error)
-            if !text.isEmpty { Terminal.writeAll(code == .success ? 1 : 2, terminalSafe(text) + "\n") }
+            if !text.isEmpty { Terminal.write(code == .success ? 1 : 2, terminalSafe(text) + "\n") }
             terminate(code.rawValue)
         }
     }
 }
 
-/// A subcommand whose errors are ChorusErrors: printed as one sentence on stderr, exit with their status.
+/// A subcommand whose errors come from Chorus's modules: printed as one sentence on stderr, and the
+/// process ends with the exit status of their kind (`ExitStatus(for:)`).
 protocol ChorusCommand: ParsableCommand {
     func execute() throws
 }
@@ -57,33 +58,37 @@ extension ChorusCommand {
         if !ProcessProtection.harden() { warn("could not disable core dumps for this process") }
         do {
             try execute()
-        } catch let error as ChorusError {
-            fail(error)
         } catch let error as ExitCode {
             throw error
         } catch let error as CleanExit {
             throw error
         } catch {
-            fail(ChorusError(.software, "unexpected error: \(error)"))
+            fail(error)
         }
     }
 }
 
-/// Prints `chorus: error: MESSAGE` on stderr and exits with the error's status.
-func fail(_ error: ChorusError) -> Never {
-    printErr("chorus: error: \(error.message)")
-    exit(error.status.rawValue)
+/// Prints `chorus: error: SENTENCE` on stderr and exits with the error's status.
+func fail(_ error: Error) -> Never {
+    printErr("chorus: error: \(sentence(for: error))")
+    terminate(ExitStatus(for: error).rawValue)
 }
 
 /// Ends the process (the global `exit`, which the members named `exit` of a command hide).
 func terminate(_ status: Int32) -> Never { exit(status) }
+
+/// Ends the process with `status` after a message was printed.
+func exitWith(_ status: ExitStatus) -> ExitCode { ExitCode(status.rawValue) }
 
 /// A warning on stderr.
 func warn(_ message: String) { printErr("chorus: warning: \(message)") }
 
 /// A line on stderr. Whatever it quotes, nothing that could steer the terminal (control characters,
 /// escape sequences, bidi overrides, zero-width characters) is written raw: see `terminalSafe`.
-func printErr(_ s: String) { Terminal.writeAll(2, terminalSafe(s) + "\n") }
+func printErr(_ s: String) { Terminal.write(2, terminalSafe(s) + "\n") }
 
 /// A line on stdout (data).
-func printOut(_ s: String) { Terminal.writeAll(1, s + "\n") }
+func printOut(_ s: String) { Terminal.write(1, s + "\n") }
+
+/// A user-given path made safe to quote in a message (see `displaySafe`).
+func shownPath(_ path: String) -> String { displaySafe(path, limit: 200) }

@@ -1,6 +1,8 @@
 import ArgumentParser
 import ChorusCore
 import ChorusCrypto
+import ChorusReading
+import ChorusSystem
 
 #if canImport(Glibc)
 import Glibc
@@ -36,26 +38,14 @@ struct KeyOptions: ParsableArguments {
     }
 }
 
-/// Says, for each key that is a recipient of no entry in the sources, that it is (one sentence with its
-/// fingerprint); true if any. Only entries that were read count: sources with no entries, or none that
-/// could be framed, say nothing about a key. An entry sealed to several of the given keys is opened by
-/// whichever of its stanzas comes first, so a key that opened nothing while others opened something may
-/// still be a recipient: such a key is tried alone on the sources (answers only) before it is reported.
-func reportUnusedKeys(_ keys: [UnlockedKey], _ summary: AuditSummary, sources: EntrySources) throws -> Bool {
-    var any = false
-    for (i, key) in keys.enumerated() where summary.openedByKey[i] == 0 {
-        let sawOthers: Bool
-        if keys.count > 1 && summary.opened > 0 {
-            let alone = try Auditor(keys: [key], sections: .answersOnly).run(sources) { _ in }
-            sawOthers = alone.opened == 0 && alone.problems["not-recipient", default: 0] > 0
-        } else {
-            sawOthers = summary.problems["not-recipient", default: 0] > 0
-        }
-        guard sawOthers else { continue }
+/// Says, for each key that is a recipient of no entry in the sources, that it is (one sentence with
+/// its fingerprint); true if any.
+func reportUnusedKeys(_ keys: [UnlockedKey], _ unused: [Int]) -> Bool {
+    for i in unused {
+        let key = keys[i]
         printErr("chorus: error: the \(key.role) key '\(key.name)' (fingerprint \(key.fingerprint)) is a recipient of no entry in these sources")
-        any = true
     }
-    return any
+    return !unused.isEmpty
 }
 
 /// A progress line on stderr, only when stderr is a terminal and the work is long.
@@ -78,11 +68,11 @@ final class ProgressLine: @unchecked Sendable {
         last = now
         let rate = Double(n) / max(now - start, 0.001)
         let bar = String(repeating: "#", count: min(30, Int(log2(Double(n)))))
-        Terminal.writeAll(2, "\r\(verb) \(n) entries  \(Int(rate))/s  \(bar)\u{1B}[K")
+        Terminal.write(2, "\r\(verb) \(n) entries  \(Int(rate))/s  \(bar)\u{1B}[K")
     }
 
     func finish() {
-        if enabled && last > 0 { Terminal.writeAll(2, "\r\u{1B}[K") }
+        if enabled && last > 0 { Terminal.write(2, "\r\u{1B}[K") }
     }
 }
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import ChorusCore
 import ChorusCrypto
 import ChorusFormat
+import ChorusSystem
 
 #if canImport(Glibc)
 import Glibc
@@ -22,7 +23,7 @@ struct KeygenCommand: ChorusCommand {
     var name: String
 
     @Option(help: "reviewer (opens answers and story) or analyst (opens answers only).")
-    var role: String = "reviewer"
+    var role: Role = .reviewer
 
     @Option(name: .customLong("public-out"), help: "Where to write the public key (default: Keys/NAME.pub).")
     var publicOut: String?
@@ -33,8 +34,8 @@ struct KeygenCommand: ChorusCommand {
     @Option(name: .customLong("passphrase-file"), help: "Read the passphrase from the first line of this file instead of asking twice on the terminal.")
     var passphraseFile: String?
 
-    @Option(name: .customLong("kdf-cost"), help: "Argon2id cost: moderate (default, ~0.6 s and 256 MiB to unlock), sensitive, or test-only (fast and weak: for automated tests only).")
-    var kdfCost: String = "moderate"
+    @Option(name: .customLong("kdf-cost"), help: "Argon2id cost: moderate (~0.6 s and 256 MiB to unlock), sensitive, or test-only (fast and weak: for automated tests only).")
+    var kdfCost: KDFCost = .moderate
 
     func validate() throws {
         // The name becomes part of file names (Keys/NAME.pub, NAME.key) and is shown to users: checked
@@ -45,19 +46,14 @@ struct KeygenCommand: ChorusCommand {
         else {
             throw ValidationError("--name: a key name must be 1 to \(SecretKeyFile.maxNameBytes) printable ASCII characters without spaces, '/' or ';' (not \"\(displaySafe(name))\")")
         }
-        guard Role(name: role) != nil else { throw ValidationError("--role must be reviewer or analyst, not '\(displaySafe(role))'") }
-        guard ["moderate", "sensitive", "test-only"].contains(kdfCost) else {
-            throw ValidationError("--kdf-cost must be moderate, sensitive or test-only")
-        }
     }
 
     func execute() throws {
-        let role = Role(name: role)!
-        let cost: PasswordHash.Parameters = kdfCost == "sensitive" ? .sensitive : kdfCost == "test-only" ? .testOnly : .moderate
+        let cost = kdfCost.parameters
         let publicPath = publicOut ?? "Keys/\(name).pub"
         let secretPath = try secretOut ?? defaultSecretPath()
         for path in [publicPath, secretPath] where access(path, F_OK) == 0 {
-            throw ChorusError(.cannotCreate, "\(shownPath(path)) already exists; chorus never overwrites a key (choose another name or path)")
+            throw SystemError(.alreadyExists, "\(shownPath(path)) already exists; chorus never overwrites a key (choose another name or path)")
         }
         let passphrase = try Passphrase.forNewKey(file: passphraseFile)
         let made = try KeyFiles.generate(name: name, role: role, passphrase: passphrase, cost: cost)
@@ -67,7 +63,7 @@ struct KeygenCommand: ChorusCommand {
         do {
             try DurableFile.createExclusive(path: publicPath, contents: Array(made.recipient.fileText.utf8), publicReadable: true)
         } catch {
-            unlink(secretPath)
+            _ = unlink(secretPath)
             throw error
         }
         if cost == .testOnly { warn("this key uses test-only passphrase costs; never use it for real stories") }
@@ -84,7 +80,7 @@ struct KeygenCommand: ChorusCommand {
         } else if let home = getenv("HOME"), home.pointee != 0 {
             base = String(cString: home) + "/.config"
         } else {
-            throw ChorusError.usage("no HOME to put the secret key in; give --secret-out FILE")
+            throw SystemError(.invalidPath, "no HOME to put the secret key in; give --secret-out FILE")
         }
         return "\(base)/chorus/keys/\(name).key"
     }
@@ -102,7 +98,27 @@ func ensureParentFolder(of path: String, mode: mode_t) throws {
             chmod(current, mode)  // exactly `mode`, whatever the umask
         } else if errno != EEXIST {
             let e = errno
-            throw ChorusError(e == EROFS || e == EACCES || e == EPERM ? .permission : .cannotCreate, "cannot create folder \(shownPath(current)): \(String(cString: strerror(e)))")
+            let kind: SystemError.Kind = e == EROFS ? .readOnly : e == EACCES || e == EPERM ? .permissionDenied : .cannotCreate
+            throw SystemError(kind, "cannot create folder \(shownPath(current)): \(SystemError.reason(e))", errno: e)
+        }
+    }
+}
+
+extension Role: ExpressibleByArgument {
+    public init?(argument: String) { self.init(name: argument) }
+    public static var allValueStrings: [String] { allCases.map(\.description) }
+}
+
+/// The Argon2id costs `keygen` can write.
+enum KDFCost: String, CaseIterable, ExpressibleByArgument {
+    case moderate, sensitive
+    case testOnly = "test-only"
+
+    var parameters: PasswordHash.Parameters {
+        switch self {
+        case .moderate: return .moderate
+        case .sensitive: return .sensitive
+        case .testOnly: return .testOnly
         }
     }
 }

@@ -1,5 +1,7 @@
 import ArgumentParser
 import ChorusCore
+import ChorusReading
+import ChorusStore
 
 struct VerifyCommand: ChorusCommand {
     static let configuration = CommandConfiguration(
@@ -36,10 +38,10 @@ struct VerifyCommand: ChorusCommand {
             printOut(line)
             for p in summary.problemLines { printErr("chorus: \(p)") }
             // Evaluated first: a key that opens nothing is reported even when other problems were found.
-            let unused = try reportUnusedKeys(keys, summary, sources: entrySources)
+            let unused = reportUnusedKeys(keys, try Auditor(keys: keys, sections: .storyIfAvailable).unusedKeys(summary, sources: entrySources))
             problems = problems || summary.hasProblems || unused
         }
-        if problems { throw ExitCode(ExitStatus.dataError.rawValue) }
+        if problems { throw exitWith(.dataError) }
     }
 }
 

@@ -3,10 +3,17 @@ import ChorusCrypto
 import ChorusFormat
 import Foundation
 import Testing
+import ChorusTestSupport
 
 #if canImport(Glibc)
 import Glibc
 #endif
+
+/// A step of a test's set-up that failed (not a finding of the test).
+struct FixtureError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
 
 // The bad-input catalogue (issue "Hardening", item 6): one table of hostile inputs across every
 // command. Each row plants files in a fresh copy of a small fixture (keys, a store with one entry in
@@ -55,7 +62,7 @@ func runChorus(in dir: String, _ args: [String], stdin: [UInt8] = [], env: [Stri
     let pid = p.processIdentifier
     let watchdog = DispatchWorkItem { kill(pid, SIGKILL) }
     DispatchQueue.global().asyncAfter(deadline: .now() + hangLimit, execute: watchdog)
-    let outData = Locked(Data())
+    let outData = Shared(Data())
     let group = DispatchGroup()
     group.enter()
     DispatchQueue.global().async { let d = out.fileHandleForReading.readDataToEndOfFile(); outData.mutate { $0 = d }; group.leave() }
@@ -96,7 +103,7 @@ final class CatalogueFixture: Sendable {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         func run(_ args: [String], _ stdin: String = "") throws -> ChorusRun {
             let r = try runChorus(in: dir, args, stdin: Array(stdin.utf8))
-            guard r.status == 0 else { throw ChorusError(.software, "fixture step \(args) failed: \(r)") }
+            guard r.status == 0 else { throw FixtureError("fixture step \(args) failed: \(r)") }
             return r
         }
         try Data("a passphrase for tests\n".utf8).write(to: URL(fileURLWithPath: dir + "/pass"))
@@ -133,7 +140,7 @@ final class Bench: @unchecked Sendable {
         cp.arguments = ["-a", fixture.dir, dir]
         try cp.run()
         cp.waitUntilExit()
-        guard cp.terminationStatus == 0 else { throw ChorusError(.software, "cannot copy the fixture") }
+        guard cp.terminationStatus == 0 else { throw FixtureError("cannot copy the fixture") }
     }
 
     deinit {
@@ -149,14 +156,14 @@ final class Bench: @unchecked Sendable {
 
     func write(_ name: String, _ bytes: [UInt8], mode: mode_t = 0o600) throws {
         let fd = open(path(name), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode)
-        guard fd >= 0 else { throw ChorusError(.software, "cannot write \(name)") }
+        guard fd >= 0 else { throw FixtureError("cannot write \(name)") }
         defer { close(fd) }
         fchmod(fd, mode)
         try bytes.withUnsafeBytes { b in
             var done = 0
             while done < b.count {
                 let n = Glibc.write(fd, b.baseAddress! + done, b.count - done)
-                guard n > 0 else { throw ChorusError(.software, "cannot write \(name)") }
+                guard n > 0 else { throw FixtureError("cannot write \(name)") }
                 done += n
             }
         }
@@ -167,16 +174,16 @@ final class Bench: @unchecked Sendable {
     /// A sparse file of `size` bytes that starts with `head`.
     func sparse(_ name: String, size: Int, head: [UInt8] = []) throws {
         try write(name, head)
-        guard truncate(path(name), off_t(size)) == 0 else { throw ChorusError(.software, "cannot extend \(name)") }
+        guard truncate(path(name), off_t(size)) == 0 else { throw FixtureError("cannot extend \(name)") }
     }
 
     func mkdir(_ name: String) throws { try FileManager.default.createDirectory(atPath: path(name), withIntermediateDirectories: true) }
     func remove(_ name: String) throws { try FileManager.default.removeItem(atPath: path(name)) }
     func move(_ from: String, _ to: String) throws { try FileManager.default.moveItem(atPath: path(from), toPath: path(to)) }
     func link(_ name: String, to target: String) throws {
-        guard symlink(target, path(name)) == 0 else { throw ChorusError(.software, "cannot link \(name)") }
+        guard symlink(target, path(name)) == 0 else { throw FixtureError("cannot link \(name)") }
     }
-    func fifo(_ name: String) throws { guard mkfifo(path(name), 0o600) == 0 else { throw ChorusError(.software, "cannot mkfifo \(name)") } }
+    func fifo(_ name: String) throws { guard mkfifo(path(name), 0o600) == 0 else { throw FixtureError("cannot mkfifo \(name)") } }
 
     /// Makes the folder `name` read-only with a read-only bind mount of itself (tests run as root, whom
     /// permission bits do not stop). Cancels the row if this system does not allow mounting.
@@ -344,7 +351,7 @@ enum HostileCatalogue {
         row("keygen: an empty passphrase file",
             ["keygen", "--name", "new", "--secret-out", "new.key", "--public-out", "new.pub", "--passphrase-file", "empty", "--kdf-cost", "test-only"],
             exit: 64, ["empty"]) { try $0.write("empty", "") },
-        row("keygen: an unknown role", ["keygen", "--name", "new", "--role", "admin"], exit: 64, ["reviewer or analyst"]),
+        row("keygen: an unknown role", ["keygen", "--name", "new", "--role", "admin"], exit: 64, ["one of 'reviewer' and 'analyst'"]),
     ]
 
     static let submitRows: [HostileRow] = [

@@ -1,6 +1,7 @@
 import ChorusCore
 import Foundation
 import Testing
+import ChorusTestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -111,7 +112,7 @@ struct HygieneTests {
 
     /// Starts `tool args` as user 65534 with stdin `input`, stdout read in the background, and stderr a
     /// full pipe.
-    func startAsNobody(_ dir: String, _ tool: String, _ args: [String], input: String) throws -> (Process, FullPipe, Locked<Data>) {
+    func startAsNobody(_ dir: String, _ tool: String, _ args: [String], input: String) throws -> (Process, FullPipe, Shared<Data>) {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
         p.arguments = ["--reuid=\(Self.nobody)", "--regid=\(Self.nobody)", "--clear-groups", "--", tool] + args
@@ -128,7 +129,7 @@ struct HygieneTests {
         try p.run()
         try stdin.fileHandleForWriting.write(contentsOf: Data(input.utf8))
         try stdin.fileHandleForWriting.close()
-        let collected = Locked(Data())
+        let collected = Shared(Data())
         DispatchQueue.global().async { let d = out.fileHandleForReading.readDataToEndOfFile(); collected.mutate { $0 = d } }
         return (p, err, collected)
     }

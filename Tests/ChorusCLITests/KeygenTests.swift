@@ -49,7 +49,7 @@ import Testing
     }
 
     @Test(arguments: [
-        (["keygen", "--name", "x", "--role", "admin"], "reviewer or analyst"),
+        (["keygen", "--name", "x", "--role", "admin"], "one of 'reviewer' and 'analyst'"),
         (["keygen", "--name", "two words", "--passphrase-file", "p", "--secret-out", "x.key", "--public-out", "x.pub", "--kdf-cost", "test-only"], "key name"),
         (["keygen", "--name", "x", "--kdf-cost", "cheap"], "--kdf-cost"),
         (["keygen"], "--name"),

@@ -160,7 +160,7 @@ func jsonObject(_ r: Run) throws -> [String: Any] {
         #expect(early.status == 64, "\(early)")
         let format = try cli.run(["stats"] + anaKeyArgs + [fx.batch, "--format", "pdf"])
         #expect(format.status == 64)
-        #expect(format.stderr.contains("--format must be table, json, csv or html"))
+        #expect(format.stderr.contains("one of 'table', 'json', 'csv' or 'html'"))
     }
 
     @Test func minimumCountEdgeCases() throws {

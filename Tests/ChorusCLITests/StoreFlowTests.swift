@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import ChorusTestSupport
 
 @Suite struct StoreFlowCLITests {
     @Test func initTwiceChangesNothing() throws {
@@ -158,7 +159,7 @@ import Testing
 
     @Test func fiftyConcurrentSubmitters() throws {
         let cli = try CLI.withStore()
-        let receipts = Locked<[String]>([])
+        let receipts = Shared<[String]>([])
         DispatchQueue.concurrentPerform(iterations: 50) { i in
             let r = try! cli.run(["submit", "--store", "store"] + CLI.answers, stdin: "concurrent story \(i)")
             #expect(r.status == 0, "\(r)")
@@ -171,12 +172,4 @@ import Testing
         #expect(v.status == 0, "\(v)")
         #expect(v.stdout.contains("opened 50 entries"))
     }
-}
-
-final class Locked<T>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var _value: T
-    init(_ v: T) { _value = v }
-    var value: T { lock.lock(); defer { lock.unlock() }; return _value }
-    func mutate(_ f: (inout T) -> Void) { lock.lock(); f(&_value); lock.unlock() }
 }

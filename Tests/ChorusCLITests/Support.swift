@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import ChorusTestSupport
 
 /// The result of running the `chorus` binary.
 struct Run: CustomStringConvertible {
@@ -52,7 +53,7 @@ final class CLI: @unchecked Sendable {
             try? input.fileHandleForWriting.write(contentsOf: data)
             try? input.fileHandleForWriting.close()
         }
-        let outData = Locked(Data())
+        let outData = Shared(Data())
         let group = DispatchGroup()
         group.enter()
         DispatchQueue.global().async { let d = out.fileHandleForReading.readDataToEndOfFile(); outData.mutate { $0 = d }; group.leave() }

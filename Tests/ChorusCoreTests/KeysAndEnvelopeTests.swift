@@ -1,18 +1,10 @@
-@testable import ChorusCore
-import ChorusCrypto
-import ChorusFormat
 import Foundation
 import Testing
-
-/// Fast keys for tests: the test-only Argon2id costs, never the default.
-func makeKey(_ name: String, _ role: Role, passphrase: String = "correct horse battery") throws -> (file: [UInt8], recipient: RecipientKey) {
-    let made = try KeyFiles.generate(name: name, role: role, passphrase: SecretBytes(copying: Array(passphrase.utf8)), cost: .testOnly)
-    return (Array(made.secretFile.utf8), made.recipient)
-}
-
-func unlock(_ file: [UInt8], passphrase: String = "correct horse battery") throws -> UnlockedKey {
-    try KeyFiles.unlock(file, passphrase: SecretBytes(copying: Array(passphrase.utf8)), path: "test.key")
-}
+import ChorusCrypto
+import ChorusFormat
+import ChorusSystem
+import ChorusTestSupport
+@testable import ChorusCore
 
 @Suite struct KeyTests {
     @Test func generateUnlockAndFingerprint() throws {
@@ -33,8 +25,8 @@ func unlock(_ file: [UInt8], passphrase: String = "correct horse battery") throw
         do {
             _ = try unlock(file, passphrase: "wrong")
             Issue.record("unlocked with a wrong passphrase")
-        } catch let e as ChorusError {
-            #expect(e.status == .permission)
+        } catch let e as CoreError {
+            #expect(e.kind == .wrongPassphrase)
             #expect(e.message.contains("wrong passphrase"))
         }
     }
@@ -45,7 +37,7 @@ func unlock(_ file: [UInt8], passphrase: String = "correct horse battery") throw
         // Change the role in the (authenticated) header: the AEAD must fail.
         blob = try SecretKeyFile(role: .analyst, opsLimit: blob.opsLimit, memoryBytes: blob.memoryBytes, salt: blob.salt, publicKey: blob.publicKey,
                                  name: blob.name, nonce: blob.nonce, sealedSecret: blob.sealedSecret)
-        #expect(throws: ChorusError.self) { try unlock(Array(blob.render().utf8)) }
+        #expect(throws: CoreError.self) { try unlock(Array(blob.render().utf8)) }
     }
 
     @Test func fingerprintDependsOnRole() throws {
@@ -63,7 +55,7 @@ func unlock(_ file: [UInt8], passphrase: String = "correct horse battery") throw
 
     @Test(arguments: ["", "two words", "semi;colon", String(repeating: "n", count: 65), "tab\tname", "caf\u{e9}"])
     func badKeyNames(_ name: String) {
-        #expect(throws: ChorusError.self) {
+        #expect(throws: CoreError.self) {
             try KeyFiles.generate(name: name, role: .reviewer, passphrase: SecretBytes(copying: Array("pw".utf8)), cost: .testOnly)
         }
     }
@@ -106,7 +98,7 @@ func unlock(_ file: [UInt8], passphrase: String = "correct horse battery") throw
 
     @Test(arguments: ["", "ABCD", "U000-0000-0000-0000-0000-0000-0000", "0000-0000-0000-0000-0000-0000-0000-0", "\u{202e}AAAA", "ÄÄÄÄ-0000"])
     func rejects(_ text: String) {
-        #expect(throws: ChorusError.self) { try Receipt.parse(text) }
+        #expect(throws: CoreError.self) { try Receipt.parse(text) }
     }
 }
 
@@ -138,9 +130,9 @@ func unlock(_ file: [UInt8], passphrase: String = "correct horse battery") throw
         #expect(check5)
         let check6 = !partial.hasStory
         #expect(check6)
-        #expect(throws: EnvelopeError.storyNotAvailable) { try EnvelopeOpener.open(env, keys: [analyst], sections: .answersAndStory) }
+        #expect(throws: EnvelopeError.storyNotAvailable) { _ = try EnvelopeOpener.open(env, keys: [analyst], sections: .answersAndStory) }
 
-        #expect(throws: EnvelopeError.notRecipient) { try EnvelopeOpener.open(env, keys: [try unlock(of)], sections: .answersOnly) }
+        #expect(throws: EnvelopeError.notRecipient) { _ = try EnvelopeOpener.open(env, keys: [try unlock(of)], sections: .answersOnly) }
     }
 
     /// Opening in two steps (answers and the story's tag first, the story later from the kept stanza)
@@ -236,14 +228,14 @@ func unlock(_ file: [UInt8], passphrase: String = "correct horse battery") throw
         for i in stride(from: 0, to: env.count, by: 37) {
             var bad = env
             bad[i] ^= 0x20
-            #expect(throws: EnvelopeError.self, "byte \(i)") { try EnvelopeOpener.open(bad, keys: [key], sections: .answersAndStory) }
+            #expect(throws: EnvelopeError.self, "byte \(i)") { _ = try EnvelopeOpener.open(bad, keys: [key], sections: .answersAndStory) }
         }
     }
 
     @Test func tooManyOrNoRecipients() throws {
         let (_, rr) = try makeKey("rev", .reviewer)
-        #expect(throws: ChorusError.self) { try EnvelopeSealer.seal(id: Receipt.generate().entryID, answers: answers, story: SecretBytes(copying: story), recipients: []) }
-        #expect(throws: ChorusError.self) {
+        #expect(throws: CoreError.self) { try EnvelopeSealer.seal(id: Receipt.generate().entryID, answers: answers, story: SecretBytes(copying: story), recipients: []) }
+        #expect(throws: CoreError.self) {
             try EnvelopeSealer.seal(id: Receipt.generate().entryID, answers: answers, story: SecretBytes(copying: story), recipients: Array(repeating: rr, count: 17))
         }
     }

@@ -2,6 +2,8 @@ import Foundation
 import Testing
 import ChorusCrypto
 import ChorusFormat
+import ChorusSystem
+import ChorusTestSupport
 @testable import ChorusCore
 
 #if canImport(Glibc)
@@ -36,7 +38,7 @@ final class QuestionnaireScript: QuestionnaireTerminal {
         return linesRead < replies.count ? replies[linesRead] : nil
     }
 
-    func readStory(into buffer: UnsafeMutableRawBufferPointer) throws(ChorusError) -> Int {
+    func readStory(into buffer: UnsafeMutableRawBufferPointer) throws(CoreError) -> Int {
         storyReads += 1
         let n = min(chunk, buffer.count, story.count - storyOffset)
         for k in 0 ..< n { buffer[k] = story[storyOffset + k] }
@@ -210,7 +212,7 @@ private let goodReplies = ["1,3", "1", "2", "2019", "2", "1"]
 
     @Test func tooManyBadRepliesGiveUp() {
         let terminal = QuestionnaireScript(["1"] + Array(repeating: "99", count: 10))
-        expectChorusFailure(.usage, ["5 replies to the question \"setting\" were not accepted", "nothing was written"]) {
+        expectFailure(CoreError.self, .tooManyAttempts, ["5 replies to the question \"setting\" were not accepted", "nothing was written"]) {
             _ = try questionnaire.run(on: terminal)
         }
         #expect(terminal.linesRead == 6)
@@ -222,7 +224,7 @@ private let goodReplies = ["1,3", "1", "2", "2019", "2", "1"]
     @Test func retryLimitIsConfigurable() throws {
         let strict = try Questionnaire(schema: .builtIn, arrivalMonth: testMonth, currentYear: testYear, maxAttempts: 2)
         let terminal = QuestionnaireScript(["0", "0", "1"])
-        expectChorusFailure(.usage, ["2 replies to the question \"kind\""]) { _ = try strict.run(on: terminal) }
+        expectFailure(CoreError.self, .tooManyAttempts, ["2 replies to the question \"kind\""]) { _ = try strict.run(on: terminal) }
         #expect(terminal.linesRead == 2)
         // One bad reply is still allowed.
         let ok = QuestionnaireScript(["0"] + goodReplies + ["y"])
@@ -233,7 +235,7 @@ private let goodReplies = ["1,3", "1", "2", "2019", "2", "1"]
     func endOfInputDuringTheQuestions(answered: Int) {
         let terminal = QuestionnaireScript(Array(goodReplies.prefix(answered)))
         let field = Schema.builtIn.fields[answered].id
-        expectChorusFailure(.usage, ["the input ended before the question \"\(field)\" was answered", "nothing was written"]) {
+        expectFailure(CoreError.self, .inputEnded, ["the input ended before the question \"\(field)\" was answered", "nothing was written"]) {
             _ = try questionnaire.run(on: terminal)
         }
         #expect(terminal.storyReads == 0)
@@ -242,7 +244,7 @@ private let goodReplies = ["1,3", "1", "2", "2019", "2", "1"]
 
     @Test func endOfInputAfterABadReply() {
         let terminal = QuestionnaireScript(["1", "42"])
-        expectChorusFailure(.usage, ["input ended before the question \"setting\""]) { _ = try questionnaire.run(on: terminal) }
+        expectFailure(CoreError.self, .inputEnded, ["input ended before the question \"setting\""]) { _ = try questionnaire.run(on: terminal) }
     }
 
     @Test(arguments: ["n", "N", "no", "", " ", "yes please", "ja", "y es", "\u{200B}y", "y\u{0301}", "\u{FF59}", "yes\u{1B}"])
@@ -250,7 +252,7 @@ private let goodReplies = ["1,3", "1", "2", "2019", "2", "1"]
         let terminal = QuestionnaireScript(goodReplies + [reply])
         #expect(throws: Questionnaire.cancelled) { _ = try questionnaire.run(on: terminal) }
         #expect(Questionnaire.cancelled.message == "cancelled; nothing was written")
-        #expect(Questionnaire.cancelled.status == .usage)
+        #expect(Questionnaire.cancelled.kind == .cancelled)
         #expect(terminal.output.hasSuffix("Seal and submit? [y/N] "))
     }
 
@@ -268,24 +270,24 @@ private let goodReplies = ["1,3", "1", "2", "2019", "2", "1"]
 
     @Test func badStoriesStopBeforeTheConfirmation() throws {
         let empty = QuestionnaireScript(goodReplies + ["y"], story: "")
-        expectChorusFailure(.dataError, ["the story is empty", "nothing was submitted"]) { _ = try questionnaire.run(on: empty) }
+        expectFailure(CoreError.self, .invalidStory, ["the story is empty", "nothing was submitted"]) { _ = try questionnaire.run(on: empty) }
         #expect(!empty.output.contains("Seal and submit"))
         #expect(empty.linesRead == 6)
 
         let blank = QuestionnaireScript(goodReplies + ["y"], story: " \n\u{200B}\n")
-        expectChorusFailure(.dataError, ["only whitespace"]) { _ = try questionnaire.run(on: blank) }
+        expectFailure(CoreError.self, .invalidStory, ["only whitespace"]) { _ = try questionnaire.run(on: blank) }
 
         let small = try Questionnaire(schema: .builtIn, arrivalMonth: testMonth, currentYear: testYear, maxStoryBytes: 50)
         let long = QuestionnaireScript(goodReplies + ["y"], story: String(repeating: "x", count: 80))
-        let message = expectChorusFailure(.dataError, ["the story is 80 bytes", "limit of 50 bytes"]) { _ = try small.run(on: long) }
+        let message = expectFailure(CoreError.self, .invalidStory, ["the story is 80 bytes", "limit of 50 bytes"]) { _ = try small.run(on: long) }
         #expect(message?.contains("xxx") == false)
         #expect(long.output.contains("(At most 50 bytes of text.)"))
 
         let latin1 = QuestionnaireScript(goodReplies + ["y"], story: [0x63, 0x61, 0x66, 0xE9, 0x0A])
-        expectChorusFailure(.dataError, ["not valid UTF-8", "at 4 of 5"]) { _ = try questionnaire.run(on: latin1) }
+        expectFailure(CoreError.self, .invalidStory, ["not valid UTF-8", "at 4 of 5"]) { _ = try questionnaire.run(on: latin1) }
 
         let nul = QuestionnaireScript(goodReplies + ["y"], story: [0x61, 0x00, 0x62])
-        expectChorusFailure(.dataError, ["NUL byte"]) { _ = try questionnaire.run(on: nul) }
+        expectFailure(CoreError.self, .invalidStory, ["NUL byte"]) { _ = try questionnaire.run(on: nul) }
     }
 
     @Test func storyReadErrorsPassThrough() {
@@ -293,11 +295,11 @@ private let goodReplies = ["1,3", "1", "2", "2019", "2", "1"]
             let inner = QuestionnaireScript(goodReplies + ["y"])
             func write(_ text: String) { inner.write(text) }
             func readLine() -> String? { inner.readLine() }
-            func readStory(into buffer: UnsafeMutableRawBufferPointer) throws(ChorusError) -> Int {
-                throw ChorusError.io("cannot read the story from the terminal: Input/output error")
+            func readStory(into buffer: UnsafeMutableRawBufferPointer) throws(CoreError) -> Int {
+                throw CoreError(.unreadableStory, "cannot read the story from the terminal: input/output error")
             }
         }
-        expectChorusFailure(.ioError, ["cannot read the story"]) { _ = try questionnaire.run(on: Failing()) }
+        expectFailure(CoreError.self, .unreadableStory, ["cannot read the story"]) { _ = try questionnaire.run(on: Failing()) }
     }
 
     @Test func answersGivenOnTheCommandLineAreNotAskedAgain() throws {
@@ -324,7 +326,7 @@ private let goodReplies = ["1,3", "1", "2", "2019", "2", "1"]
 
     @Test func badGivenAnswersFailBeforeAnyQuestion() {
         let terminal = QuestionnaireScript(goodReplies + ["y"])
-        expectChorusFailure(.usage, ["the value \"verb\\u{0430}l\" for field \"kind\" contains characters other than", "allowed values"]) {
+        expectFailure(CoreError.self, .invalidAnswer, ["the value \"verb\\u{0430}l\" for field \"kind\" contains characters other than", "allowed values"]) {
             _ = try questionnaire.run(on: terminal, given: ["kind=verb\u{0430}l"])
         }
         #expect(terminal.output.isEmpty)
@@ -333,10 +335,10 @@ private let goodReplies = ["1,3", "1", "2", "2019", "2", "1"]
 
     @Test func invalidSchemaOrMonthIsRefused() {
         let schema = Schema(fields: [.init(id: "kind", label: "What\u{202E}", kind: .single, values: ["a"], required: true)])
-        expectChorusFailure(.dataError, ["label that contains", "\\u{202E}"]) {
+        expectFailure(CoreError.self, .invalidSchema, ["label that contains", "\\u{202E}"]) {
             _ = try Questionnaire(schema: schema, arrivalMonth: testMonth, currentYear: testYear)
         }
-        expectChorusFailure(.software, ["arrival month"]) {
+        expectFailure(CoreError.self, .bug, ["arrival month"]) {
             _ = try Questionnaire(schema: .builtIn, arrivalMonth: "November", currentYear: testYear)
         }
     }

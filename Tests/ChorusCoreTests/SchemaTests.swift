@@ -1,6 +1,9 @@
 import Foundation
 import Testing
+import ChorusCrypto
 import ChorusFormat
+import ChorusSystem
+import ChorusTestSupport
 @testable import ChorusCore
 
 // MARK: - Helpers shared by SchemaTests, StoryTests and QuestionnaireTests
@@ -11,29 +14,6 @@ func isTerminalSafeMessage(_ s: String) -> Bool {
     !s.isEmpty && s.unicodeScalars.allSatisfy { (0x20 ... 0x7E).contains($0.value) }
 }
 
-/// Expects `body` to throw a `ChorusError` with `status` whose message contains every fragment and is
-/// terminal-safe; returns the message.
-@discardableResult
-func expectChorusFailure(_ status: ChorusCore.ExitStatus, _ fragments: [String], sourceLocation: SourceLocation = #_sourceLocation,
-                         _ body: () throws -> Void) -> String? {
-    do {
-        try body()
-        Issue.record("expected a ChorusError(\(status)) containing \(fragments), nothing was thrown", sourceLocation: sourceLocation)
-        return nil
-    } catch let error as ChorusError {
-        #expect(error.status == status, "status of: \(error.message)", sourceLocation: sourceLocation)
-        for f in fragments {
-            #expect(error.message.contains(f), "message \(error.message.debugDescription) lacks \(f.debugDescription)",
-                    sourceLocation: sourceLocation)
-        }
-        #expect(isTerminalSafeMessage(error.message), "message is not printable ASCII: \(error.message.debugDescription)",
-                sourceLocation: sourceLocation)
-        return error.message
-    } catch {
-        Issue.record("expected a ChorusError, got \(error)", sourceLocation: sourceLocation)
-        return nil
-    }
-}
 
 let testYear = 2026
 let testMonth = "2026-11"
@@ -216,7 +196,7 @@ let badSchemaCases: [BadSchemaCase] = [
         let compact = #"{"fields":[{"id":"setting","kind":"single","label":"Where","required":true,"values":["home","work"]},{"id":"year","kind":"year","label":"Année 😀","min":1950,"required":false}]}"#
         #expect(schema.canonicalJSON() == Array(compact.utf8))
         // The pretty form is valid but not canonical.
-        expectChorusFailure(.dataError, ["the stored schema", "canonical form"]) {
+        expectFailure(CoreError.self, .invalidSchema, ["the stored schema", "canonical form"]) {
             _ = try Schema.decode(canonicalJSON: Array(pretty.utf8), currentYear: testYear)
         }
     }
@@ -231,7 +211,7 @@ let badSchemaCases: [BadSchemaCase] = [
 
     @Test(arguments: badSchemaCases)
     func badSchemaIsRejected(_ c: BadSchemaCase) {
-        expectChorusFailure(.dataError, ["my.json: "] + c.fragments) {
+        expectFailure(CoreError.self, .invalidSchema, ["my.json: "] + c.fragments) {
             _ = try Schema.load(json: Array(c.json.utf8), source: "my.json", currentYear: testYear)
         }
     }
@@ -240,23 +220,23 @@ let badSchemaCases: [BadSchemaCase] = [
         var bytes = Array(doc(S).utf8)
         let at = bytes.firstIndex(of: UInt8(ascii: "W"))!
         bytes[at] = 0xFF
-        expectChorusFailure(.dataError, ["not valid JSON", "invalid UTF-8", "line 1, column \(at + 1)"]) {
+        expectFailure(CoreError.self, .invalidSchema, ["not valid JSON", "invalid UTF-8", "line 1, column \(at + 1)"]) {
             _ = try Schema.load(json: bytes, currentYear: testYear)
         }
         // An overlong encoding of '"' and a UTF-8-encoded surrogate are not UTF-8 either.
         for bad: [UInt8] in [[0xC0, 0xA2], [0xED, 0xA0, 0x80]] {
             let b = Array(#"{"fields":[{"id":"a","label":""#.utf8) + bad + Array(#"","kind":"year","min":1950,"required":true}]}"#.utf8)
-            expectChorusFailure(.dataError, ["invalid UTF-8"]) { _ = try Schema.load(json: b, currentYear: testYear) }
+            expectFailure(CoreError.self, .invalidSchema, ["invalid UTF-8"]) { _ = try Schema.load(json: b, currentYear: testYear) }
         }
     }
 
     @Test func deepNestingIsRejectedWithoutCrashing() {
         let deep = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
-        expectChorusFailure(.dataError, ["not valid JSON", "nesting deeper than 32"]) {
+        expectFailure(CoreError.self, .invalidSchema, ["not valid JSON", "nesting deeper than 32"]) {
             _ = try Schema.load(json: Array(deep.utf8), currentYear: testYear)
         }
         let deepInField = doc(single("colour", String(repeating: "{\"a\":", count: 40) + "1" + String(repeating: "}", count: 40)))
-        expectChorusFailure(.dataError, ["nesting"]) { _ = try Schema.load(json: Array(deepInField.utf8), currentYear: testYear) }
+        expectFailure(CoreError.self, .invalidSchema, ["nesting"]) { _ = try Schema.load(json: Array(deepInField.utf8), currentYear: testYear) }
     }
 
     @Test func sizeLimit() throws {
@@ -264,7 +244,7 @@ let badSchemaCases: [BadSchemaCase] = [
         let body = Array(doc(S).utf8)
         let padded = body + [UInt8](repeating: 0x20, count: Schema.maxFileBytes - body.count)
         #expect(try Schema.load(json: padded, currentYear: testYear).fields.count == 1)
-        expectChorusFailure(.dataError, ["\(Schema.maxFileBytes + 1) bytes", "limit of 1048576 bytes (1 MiB)"]) {
+        expectFailure(CoreError.self, .invalidSchema, ["\(Schema.maxFileBytes + 1) bytes", "limit of 1048576 bytes (1 MiB)"]) {
             _ = try Schema.load(json: padded + [0x20], currentYear: testYear)
         }
     }
@@ -300,7 +280,7 @@ let badSchemaCases: [BadSchemaCase] = [
         #expect(problems.contains { $0.contains("\"x\" twice") })
         #expect(problems.contains { $0.contains("must not have \"values\"") })
         #expect(problems.contains { $0.contains("\"min\" 1800") })
-        expectChorusFailure(.dataError, ["config.json: field 1 (\"Bad\") has an invalid id"]) {
+        expectFailure(CoreError.self, .invalidSchema, ["config.json: field 1 (\"Bad\") has an invalid id"]) {
             try schema.validate(currentYear: testYear, source: "config.json")
         }
         #expect(Schema(fields: []).validationProblems(currentYear: testYear) == ["it has no fields; a schema needs 1 to 64"])
@@ -317,27 +297,30 @@ let badSchemaCases: [BadSchemaCase] = [
 
         let bad = dir.appendingPathComponent("bad.json")
         try Data(doc(single("kind", #""choice""#)).utf8).write(to: bad)
-        expectChorusFailure(.dataError, ["schema file \(bad.path): field 1 (\"setting\") has the unknown kind \"choice\""]) {
+        expectFailure(CoreError.self, .invalidSchema, ["schema file \(bad.path): field 1 (\"setting\") has the unknown kind \"choice\""]) {
             _ = try Schema.load(path: bad.path, currentYear: testYear)
         }
-        expectChorusFailure(.noInput, ["schema file", "missing.json", "does not exist"]) {
+        expectFailure(SystemError.self, .notFound, ["schema file", "missing.json", "does not exist"]) {
             _ = try Schema.load(path: dir.appendingPathComponent("missing.json").path, currentYear: testYear)
         }
-        expectChorusFailure(.dataError, ["not a regular file"]) { _ = try Schema.load(path: dir.path, currentYear: testYear) }
+        expectFailure(SystemError.self, .notARegularFile, ["not a file"]) { _ = try Schema.load(path: dir.path, currentYear: testYear) }
         let big = dir.appendingPathComponent("big.json")
         try Data(count: Schema.maxFileBytes + 10).write(to: big)
-        expectChorusFailure(.dataError, ["\(Schema.maxFileBytes + 10) bytes", "1 MiB"]) {
+        expectFailure(CoreError.self, .invalidSchema, ["\(Schema.maxFileBytes + 10) bytes", "1 MiB"]) {
             _ = try Schema.load(path: big.path, currentYear: testYear)
         }
         // A hostile file name is shown escaped.
-        expectChorusFailure(.noInput, ["\\u{202E}\\u{001B}"]) {
+        expectFailure(SystemError.self, .notFound, ["\\u{202E}\\u{001B}"]) {
             _ = try Schema.load(path: dir.path + "/\u{202E}\u{1B}.json", currentYear: testYear)
         }
     }
 
     @Test func currentUTCYear() {
-        #expect(Schema.currentUTCYear(Date(timeIntervalSince1970: 1_798_761_599)) == 2026)  // 2026-12-31T23:59:59Z
-        #expect(Schema.currentUTCYear(Date(timeIntervalSince1970: 1_798_761_600)) == 2027)  // 2027-01-01T00:00:00Z
+        #expect(UTCDate(secondsSince1970: 1_798_761_599) == UTCDate(year: 2026, month: 12, day: 31))  // 2026-12-31T23:59:59Z
+        #expect(UTCDate(secondsSince1970: 1_798_761_600).year == 2027)  // 2027-01-01T00:00:00Z
+        #expect(UTCDate(secondsSince1970: 1_798_761_600).monthText == "2027-01")
+        #expect(UTCDate(secondsSince1970: 0).dayText == "1970-01-01")
+        #expect(Schema.currentYear == UTCDate.now().year)
     }
 
     @Test(arguments: [
@@ -467,30 +450,30 @@ let badSchemaCases: [BadSchemaCase] = [
             (["year=99999999999999999999"], ["not a number"]),
         ])
         func invalidAnswer(_ raw: [String], _ fragments: [String]) {
-            expectChorusFailure(.usage, fragments) { _ = try answers(raw + Self.complete.filter { c in !raw.contains { $0.split(separator: "=").first == c.split(separator: "=").first } }) }
+            expectFailure(CoreError.self, .invalidAnswer, fragments) { _ = try answers(raw + Self.complete.filter { c in !raw.contains { $0.split(separator: "=").first == c.split(separator: "=").first } }) }
         }
 
         @Test func missingRequiredField() {
-            expectChorusFailure(.usage, ["the required field \"setting\" has no answer", "add --answer setting=VALUE",
+            expectFailure(CoreError.self, .invalidAnswer, ["the required field \"setting\" has no answer", "add --answer setting=VALUE",
                                          "allowed values (one): workplace, education, entertainment"]) {
                 _ = try answers(Self.complete.filter { !$0.hasPrefix("setting=") })
             }
-            expectChorusFailure(.usage, ["the required field \"kind\" has no answer", "(also missing: setting, perpetrator-role, reported, consent)"]) {
+            expectFailure(CoreError.self, .invalidAnswer, ["the required field \"kind\" has no answer", "(also missing: setting, perpetrator-role, reported, consent)"]) {
                 _ = try answers(["year=2019"])
             }
-            expectChorusFailure(.usage, ["required field \"kind\"", "also missing"]) { _ = try answers([]) }
+            expectFailure(CoreError.self, .invalidAnswer, ["required field \"kind\"", "also missing"]) { _ = try answers([]) }
         }
 
         @Test func requiredYearField() throws {
             let schema = Schema(fields: [.init(id: "born", label: "Born", kind: .year, min: 1900, required: true)])
-            expectChorusFailure(.usage, ["required field \"born\" has no answer", "enter a year from 1900 to 2026"]) {
+            expectFailure(CoreError.self, .invalidAnswer, ["required field \"born\" has no answer", "enter a year from 1900 to 2026"]) {
                 _ = try schema.answers(from: [], arrivalMonth: testMonth, currentYear: testYear)
             }
             #expect(try schema.answers(from: ["born=1900"], arrivalMonth: testMonth, currentYear: testYear).fields == ["born": ["1900"]])
         }
 
         @Test func badArrivalMonthIsAnInternalError() {
-            expectChorusFailure(.software, ["arrival month", "YYYY-MM"]) {
+            expectFailure(CoreError.self, .bug, ["arrival month", "YYYY-MM"]) {
                 _ = try schema.answers(from: Self.complete, arrivalMonth: "2026-13", currentYear: testYear)
             }
         }
@@ -557,7 +540,7 @@ let badSchemaCases: [BadSchemaCase] = [
 
         @Test(arguments: hostile)
         func hostileInputIsRejectedAndNeverEchoedRaw(_ h: Hostile) {
-            let message = expectChorusFailure(.usage, h.fragments) { _ = try answers(Self.withRest([h.raw], field: h.field)) }
+            let message = expectFailure(CoreError.self, .invalidAnswer, h.fragments) { _ = try answers(Self.withRest([h.raw], field: h.field)) }
             if let message {
                 #expect(message.utf8.count < 1000, "message too long: \(String(message.utf8.count)) bytes")
                 #expect(!message.unicodeScalars.contains { $0.properties.generalCategory == .control || $0.properties.generalCategory == .format })

@@ -1,6 +1,9 @@
 import Foundation
 import Testing
 import ChorusCrypto
+import ChorusFormat
+import ChorusSystem
+import ChorusTestSupport
 @testable import ChorusCore
 
 #if canImport(Glibc)
@@ -53,32 +56,32 @@ let badStories: [BadStory] = [
 
     @Test(arguments: badStories)
     func badStoryIsRejected(_ s: BadStory) {
-        let message = expectChorusFailure(.dataError, s.fragments) { _ = try Story.validate(s.bytes) }
+        let message = expectFailure(CoreError.self, .invalidStory, s.fragments) { _ = try Story.validate(s.bytes) }
         #expect(message?.contains(secretWords) == false)
         // The same through SecretBytes.
         let secret = SecretBytes(copying: s.bytes)
-        expectChorusFailure(.dataError, s.fragments) { _ = try Story.validate(secret) }
+        expectFailure(CoreError.self, .invalidStory, s.fragments) { _ = try Story.validate(secret) }
     }
 
     @Test func sizeLimit() throws {
         let atLimit = [UInt8](repeating: UInt8(ascii: "a"), count: Story.defaultMaxBytes)
         #expect(Story.defaultMaxBytes == 65536)
         #expect(try Story.validate(atLimit).byteCount == 65536)
-        let message = expectChorusFailure(.dataError, ["the story is 65537 bytes", "limit of 65536 bytes"]) {
+        let message = expectFailure(CoreError.self, .invalidStory, ["the story is 65537 bytes", "limit of 65536 bytes"]) {
             _ = try Story.validate(atLimit + [UInt8(ascii: "a")])
         }
         #expect(message?.contains("aaaa") == false)
         // A store's own limit; a multi-byte character straddling it counts in bytes.
         #expect(try Story.validate(utf8("ééééé"), maxBytes: 10).characterCount == 5)
-        expectChorusFailure(.dataError, ["11 bytes", "limit of 10 bytes"]) { _ = try Story.validate(utf8("ééééé!"), maxBytes: 10) }
+        expectFailure(CoreError.self, .invalidStory, ["11 bytes", "limit of 10 bytes"]) { _ = try Story.validate(utf8("ééééé!"), maxBytes: 10) }
         // Size is checked before content: an oversized story of NULs reports the size.
-        expectChorusFailure(.dataError, ["20 bytes", "limit of 10"]) { _ = try Story.validate([UInt8](repeating: 0, count: 20), maxBytes: 10) }
+        expectFailure(CoreError.self, .invalidStory, ["20 bytes", "limit of 10"]) { _ = try Story.validate([UInt8](repeating: 0, count: 20), maxBytes: 10) }
     }
 
     /// Feeds `bytes` to `Story.collect` in chunks of `chunk` bytes.
-    private func collect(_ bytes: [UInt8], chunk: Int, maxBytes: Int, calls: inout Int) throws(ChorusError) -> SecretBytes {
+    private func collect(_ bytes: [UInt8], chunk: Int, maxBytes: Int, calls: inout Int) throws(CoreError) -> SecretBytes {
         var offset = 0
-        let story = try Story.collect(maxBytes: maxBytes) { (buffer) throws(ChorusError) -> Int in
+        let story = try Story.collect(maxBytes: maxBytes) { (buffer) throws(CoreError) -> Int in
             calls += 1
             let n = min(chunk, buffer.count, bytes.count - offset)
             for k in 0 ..< n { buffer[k] = bytes[offset + k] }
@@ -88,7 +91,7 @@ let badStories: [BadStory] = [
         return story
     }
 
-    private func collect(_ bytes: [UInt8], chunk: Int, maxBytes: Int) throws(ChorusError) -> SecretBytes {
+    private func collect(_ bytes: [UInt8], chunk: Int, maxBytes: Int) throws(CoreError) -> SecretBytes {
         var calls = 0
         return try collect(bytes, chunk: chunk, maxBytes: maxBytes, calls: &calls)
     }
@@ -107,10 +110,10 @@ let badStories: [BadStory] = [
 
     @Test func collectOverLimitCountsTheRest() throws {
         let big = [UInt8](repeating: UInt8(ascii: "b"), count: 200_000)
-        expectChorusFailure(.dataError, ["the story is 200000 bytes", "limit of 65536 bytes"]) {
+        expectFailure(CoreError.self, .invalidStory, ["the story is 200000 bytes", "limit of 65536 bytes"]) {
             _ = try collect(big, chunk: 5000, maxBytes: Story.defaultMaxBytes)
         }
-        expectChorusFailure(.dataError, ["the story is 101 bytes", "limit of 100 bytes"]) {
+        expectFailure(CoreError.self, .invalidStory, ["the story is 101 bytes", "limit of 100 bytes"]) {
             _ = try collect([UInt8](repeating: 0x61, count: 101), chunk: 3, maxBytes: 100)
         }
         let exact = try collect([UInt8](repeating: 0x61, count: 100), chunk: 3, maxBytes: 100)
@@ -120,8 +123,8 @@ let badStories: [BadStory] = [
 
     @Test func collectStopsCountingEndlessInput() {
         var calls = 0
-        expectChorusFailure(.dataError, ["the story is more than", "limit of 10 bytes"]) {
-            _ = try Story.collect(maxBytes: 10) { (buffer) throws(ChorusError) -> Int in
+        expectFailure(CoreError.self, .invalidStory, ["the story is more than", "limit of 10 bytes"]) {
+            _ = try Story.collect(maxBytes: 10) { (buffer) throws(CoreError) -> Int in
                 calls += 1
                 buffer.initializeMemory(as: UInt8.self, repeating: 0x61)
                 return buffer.count
@@ -131,13 +134,13 @@ let badStories: [BadStory] = [
     }
 
     @Test func collectChecksTheContent() {
-        expectChorusFailure(.dataError, ["the story is empty"]) { _ = try collect([], chunk: 10, maxBytes: 100) }
-        expectChorusFailure(.dataError, ["not valid UTF-8", "at 3 of 4"]) { _ = try collect(utf8("ab") + [0xC3, 0x28], chunk: 1, maxBytes: 100) }
+        expectFailure(CoreError.self, .invalidStory, ["the story is empty"]) { _ = try collect([], chunk: 10, maxBytes: 100) }
+        expectFailure(CoreError.self, .invalidStory, ["not valid UTF-8", "at 3 of 4"]) { _ = try collect(utf8("ab") + [0xC3, 0x28], chunk: 1, maxBytes: 100) }
     }
 
     @Test func collectPassesReadErrorsOn() {
-        expectChorusFailure(.ioError, ["disk on fire"]) {
-            _ = try Story.collect(maxBytes: 100) { (_) throws(ChorusError) -> Int in throw ChorusError.io("disk on fire") }
+        expectFailure(CoreError.self, .unreadableStory, ["disk on fire"]) {
+            _ = try Story.collect(maxBytes: 100) { (_) throws(CoreError) -> Int in throw CoreError(.unreadableStory, "disk on fire") }
         }
     }
 
@@ -154,14 +157,14 @@ let badStories: [BadStory] = [
         #expect(story.revealedBytes() == text)
 
         let fd2 = open(path, O_RDONLY)
-        expectChorusFailure(.dataError, ["the story is \(text.count) bytes", "limit of 65536 bytes"]) {
+        expectFailure(CoreError.self, .invalidStory, ["the story is \(text.count) bytes", "limit of 65536 bytes"]) {
             _ = try Story.read(fileDescriptor: fd2)
         }
         close(fd2)
 
         // Reading from a descriptor that cannot be read is an I/O error naming the source.
         let fd3 = open(path, O_WRONLY)
-        expectChorusFailure(.ioError, ["cannot read the story from my-file"]) { _ = try Story.read(fileDescriptor: fd3, source: "my-file") }
+        expectFailure(CoreError.self, .unreadableStory, ["cannot read the story from my-file"]) { _ = try Story.read(fileDescriptor: fd3, source: "my-file") }
         close(fd3)
     }
 

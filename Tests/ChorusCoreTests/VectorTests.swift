@@ -1,8 +1,10 @@
-import ChorusCore
-import ChorusCrypto
-import ChorusFormat
 import Foundation
 import Testing
+import ChorusCrypto
+import ChorusFormat
+import ChorusSystem
+import ChorusTestSupport
+@testable import ChorusCore
 
 /// One file of Tests/ChorusCoreTests/Vectors: a text header, a blank line, the envelope bytes.
 struct EnvelopeVector: CustomStringConvertible, Sendable {

@@ -72,7 +72,7 @@ struct ProcessProtectionTests {
         defer { fclose(f) }
         var line = [CChar](repeating: 0, count: 512)
         while fgets(&line, Int32(line.count), f) != nil {
-            let s = String(cString: line)
+            let s = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
             if s.hasPrefix("Umask:") { return String(s.dropFirst(6).filter { !$0.isWhitespace }) }
         }
         return nil

@@ -11,26 +11,30 @@ import ChorusCrypto
         #expect(!ConstantTime.isZero(a))
     }
 
-    @Test func uint64Differs() {
+    @Test func systemWordsDiffer() {
         // Two equal draws have probability 2^-64 per pair; three in a row would mean a broken generator.
-        let draws = Set((0..<3).map { _ in Random.uint64() })
+        var rng = SystemRandom()
+        let draws = Set((0..<3).map { _ in rng.next() })
         #expect(draws.count == 3)
     }
 
-    @Test(arguments: [UInt32(1), 2, 3, 7, 10, 1000, 1 << 31, UInt32.max])
-    func uniformStaysInRange(bound: UInt32) {
-        let draws = (0..<2_000).map { _ in Random.uniform(bound) }
+    @Test(arguments: [UInt64(1), 2, 3, 7, 10, 1000, 1 << 31, UInt64(UInt32.max)])
+    func upperBoundStaysInRange(bound: UInt64) {
+        var rng = SystemRandom()
+        let draws = (0..<2_000).map { _ in rng.next(upperBound: bound) }
         #expect(draws.allSatisfy { $0 < bound }, "\(draws.filter { $0 >= bound })")
     }
 
-    @Test func uniformOfOneIsAlwaysZero() {
-        for _ in 0..<100 { #expect(Random.uniform(1) == 0) }
+    @Test func upperBoundOfOneIsAlwaysZero() {
+        var rng = SystemRandom()
+        for _ in 0..<100 { #expect(rng.next(upperBound: UInt64(1)) == 0) }
     }
 
-    @Test func uniformReachesEveryValue() {
+    @Test func upperBoundReachesEveryValue() {
         // 4000 draws from 0..<5: the chance that a value never comes up is 5·(4/5)^4000, i.e. zero.
+        var rng = SystemRandom()
         var seen = [Int](repeating: 0, count: 5)
-        for _ in 0..<4_000 { seen[Int(Random.uniform(5))] += 1 }
+        for _ in 0..<4_000 { seen[Int(rng.next(upperBound: UInt64(5)))] += 1 }
         #expect(seen.allSatisfy { $0 > 0 }, "\(seen)")
         // And it is not wildly biased: each value is expected 800 times (σ ≈ 25).
         #expect(seen.allSatisfy { (600...1000).contains($0) }, "\(seen)")
@@ -39,36 +43,41 @@ import ChorusCrypto
     @Test(arguments: [0, 1, 2, 3, 10, 257])
     func shuffleIsAPermutation(count: Int) {
         let original = Array(0..<count)
-        var shuffled = original
-        Random.shuffle(&shuffled)
+        var rng = SystemRandom()
+        let shuffled = original.shuffled(using: &rng)
         #expect(shuffled.count == count)
         #expect(shuffled.sorted() == original)
     }
 
     @Test func shuffleWithDuplicatesKeepsTheMultiset() {
         let original = ["a", "b", "b", "c", "c", "c"]
-        var shuffled = original
-        Random.shuffle(&shuffled)
-        #expect(shuffled.sorted() == original.sorted())
+        var rng = SystemRandom()
+        #expect(original.shuffled(using: &rng).sorted() == original.sorted())
     }
 
     @Test func shuffleMovesThings() {
         // 100 elements left in place has probability 1/100!.
         let original = Array(0..<100)
-        var shuffled = original
-        Random.shuffle(&shuffled)
-        #expect(shuffled != original)
+        var rng = SystemRandom()
+        #expect(original.shuffled(using: &rng) != original)
     }
 
     @Test func shuffleReachesEveryOrderOfThree() {
         // 6 orders, 600 shuffles: missing one has probability 6·(5/6)^600 ≈ 10^-46.
         var seen = Set<[Int]>()
-        for _ in 0..<600 {
-            var a = [0, 1, 2]
-            Random.shuffle(&a)
-            seen.insert(a)
-        }
+        var rng = SystemRandom()
+        for _ in 0..<600 { seen.insert([0, 1, 2].shuffled(using: &rng)) }
         #expect(seen.count == 6)
+    }
+
+    @Test func seededWordsAreReproducibleAndSeedDependent() throws {
+        var a = try SeededRandom(seed: pattern(32)), b = try SeededRandom(seed: pattern(32))
+        var c = try SeededRandom(seed: flipping(pattern(32), at: 0))
+        let first = (0..<200).map { _ in a.next() }
+        #expect(first == (0..<200).map { _ in b.next() }, "the same seed gives the same words, across blocks")
+        #expect(first != (0..<200).map { _ in c.next() })
+        #expect(Set(first).count == 200)
+        expectWrongLength(expected: 32, got: 16) { _ = try SeededRandom(seed: pattern(16)) }
     }
 
     // randombytes_buf_deterministic is the ChaCha20 (IETF) key stream for key = seed,

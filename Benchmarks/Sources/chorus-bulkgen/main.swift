@@ -13,6 +13,8 @@
 import ChorusCore
 import ChorusCrypto
 import ChorusFormat
+import ChorusStore
+import ChorusSystem
 import Foundation
 
 #if canImport(Glibc)
@@ -64,18 +66,24 @@ func parse() -> Options {
 
 // MARK: Keys
 
+/// A failure of the generator itself.
+struct BulkgenError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
 let passphraseText = "chorus benchmark passphrase (test-only keys)"
 
 func writeFile(_ path: String, _ text: String, mode: mode_t) throws {
     let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
-    guard fd >= 0 else { throw ChorusError.io("cannot create \(path): \(String(cString: strerror(errno)))") }
+    guard fd >= 0 else { throw BulkgenError("cannot create \(path): \(SystemError.reason(errno))") }
     defer { close(fd) }
     fchmod(fd, mode)
     let bytes = Array(text.utf8)
     var done = 0
     while done < bytes.count {
         let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + done, $0.count - done) }
-        guard n > 0 else { throw ChorusError.io("cannot write \(path)") }
+        guard n > 0 else { throw BulkgenError("cannot write \(path)") }
         done += n
     }
 }
@@ -122,7 +130,7 @@ struct Mix {
 
 struct AnswerMaker {
     let schema = Schema.builtIn
-    let year = Schema.currentUTCYear()
+    let year = Schema.currentYear
     // Weights follow the values of the built-in questionnaire, in order: a few large cells and a long
     // tail of small ones, as in real campaigns.
     let settings = [30, 12, 4, 6, 6, 9, 8, 10, 3]
@@ -213,7 +221,7 @@ do {
             let range = next ..< min(options.count, next + chunk)
             for (k, envelope) in try seal(range).enumerated() {
                 let ok = FileManager.default.createFile(atPath: dir + "/" + String(format: "%07d.env", range.lowerBound + k), contents: Data(envelope))
-                guard ok else { throw ChorusError.io("cannot write an envelope into \(dir)") }
+                guard ok else { throw BulkgenError("cannot write an envelope into \(dir)") }
             }
             next = range.upperBound
         }
@@ -221,7 +229,7 @@ do {
     let seconds = Date().timeIntervalSince(start)
     FileHandle.standardError.write(Data(String(format: "chorus-bulkgen: %d entries in %.1f s (%.0f/s, %d threads)\n",
                                                options.count, seconds, Double(options.count) / seconds, options.threads).utf8))
-} catch let e as ChorusError {
+} catch let e as any KindedError {
     fail(e.message)
 } catch {
     fail("\(error)")

@@ -1,6 +1,7 @@
 // libFuzzer target: BatchReader (FORMAT.md 6) over a whole batch file. BatchReader reads a path, so
 // each input is written to one file in /dev/shm (memory, not disk), reused by every run.
 import ChorusCore
+import ChorusStore
 import ChorusCrypto
 import ChorusFormat
 import FuzzSupport

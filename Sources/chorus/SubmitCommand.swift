@@ -1,0 +1,118 @@
+import ArgumentParser
+import ChorusCore
+import ChorusCrypto
+import ChorusFormat
+import ChorusStore
+import ChorusSystem
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct SubmitCommand: ChorusCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "submit",
+        abstract: "Seal a story and its answers, and print a receipt.",
+        discussion: """
+            The story is read from --file, else from standard input when it is not a terminal, else typed \
+            at a prompt after the questions. It is never taken from the command line. It is sealed to the \
+            recipients' public keys before anything is written; stdout then carries exactly one line, the \
+            receipt, which is the only way to withdraw the story later.
+            """
+    )
+
+    @Option(help: "The store to submit into.")
+    var store: String?
+
+    @Option(help: "Write the envelope to this new file instead (to carry and `chorus import` later).")
+    var out: String?
+
+    @Option(help: "A recipient's .pub file or a folder of them (repeatable; default ./Keys).")
+    var recipients: [String] = []
+
+    @Option(name: .customLong("answer"), help: "An answer, FIELD=VALUE (repeatable; FIELD=V1,V2 for several values).")
+    var answers: [String] = []
+
+    @Option(help: "Read the story from this file.")
+    var file: String?
+
+    @Option(help: "With --out: the questionnaire (JSON) to check answers against (default: the built-in one).")
+    var schema: String?
+
+    @Argument(parsing: .allUnrecognized, help: .hidden)
+    var stray: [String] = []
+
+    func validate() throws {
+        if !stray.isEmpty {
+            throw ValidationError("chorus never takes a story on the command line (it would stay in shell history and be visible to other users); use --file FILE, a pipe, or the prompt")
+        }
+        guard (store == nil) != (out == nil) else { throw ValidationError("say where the envelope goes: --store DIR or --out FILE (one of them)") }
+        if store != nil && schema != nil { throw ValidationError("--schema goes with --out; a store has its own questionnaire") }
+    }
+
+    func execute() throws {
+        // Where it goes, and the questionnaire that applies.
+        let target: Store? = try store.map { try Store.open(at: $0) }
+        let questionnaire = try target?.config.schema ?? schema.map { try Schema.load(path: $0) } ?? Schema.builtIn
+        let maxStory = target?.config.maxStoryBytes ?? Story.defaultMaxBytes
+        if let out, access(out, F_OK) == 0 { throw SystemError(.alreadyExists, "\(shownPath(out)) already exists; chorus never overwrites a file") }
+
+        // Who can open it.
+        let keys = try KeyFiles.loadRecipients(recipients.isEmpty ? ["Keys"] : recipients)
+        guard !keys.isEmpty else {
+            throw CoreError(.invalidRecipients, "no public keys found in \(recipients.isEmpty ? "./Keys" : recipients.map(shownPath).joined(separator: ", ")); give --recipients with at least one reviewer key")
+        }
+        guard keys.contains(where: { $0.role == .reviewer }) else {
+            throw CoreError(.invalidRecipients, "no reviewer key among the recipients (\(keys.count) analyst key(s)); a story sealed only to analysts could never be read")
+        }
+        guard keys.count <= EnvelopeFormat.maxStanzas else {
+            throw CoreError(.invalidRecipients, "\(keys.count) recipients is more than the \(EnvelopeFormat.maxStanzas) an envelope can hold")
+        }
+
+        let now = UTCDate.now()
+        let submission: Submission
+        if let file {
+            let answers = try questionnaire.answers(from: self.answers, arrivalMonth: now.monthText, currentYear: now.year)
+            submission = try Submission(answers: answers, story: readStory(path: file, maxBytes: maxStory), maxBytes: maxStory)
+        } else if !Terminal.stdinIsTerminal {
+            let answers = try questionnaire.answers(from: self.answers, arrivalMonth: now.monthText, currentYear: now.year)
+            submission = try Submission(answers: answers, story: Story.read(fileDescriptor: 0, maxBytes: maxStory), maxBytes: maxStory)
+        } else {
+            let session = try Questionnaire(schema: questionnaire, arrivalMonth: now.monthText, currentYear: now.year, maxStoryBytes: maxStory)
+            submission = try session.run(on: StandardQuestionnaireTerminal(input: 0, output: 2), given: self.answers)
+        }
+
+        let receipt = Receipt.generate()
+        let envelope = try EnvelopeSealer.seal(id: receipt.entryID, answers: submission.answers.encoded(), story: submission.story, recipients: keys)
+        if let target {
+            switch try target.publish(envelope: envelope) {
+            case .published: break
+            case .duplicate, .withdrawn:
+                throw CoreError(.bug, "an entry with this receipt's id already exists (a one-in-2^128 event); nothing was written, please submit again")
+            }
+        } else if let out {
+            try DurableFile.createExclusive(path: out, contents: envelope)
+        }
+        printOut(receipt.text)
+        printErr("Your story is sealed\(target != nil ? " and stored" : " into \(shownPath(out!))"). The line above is your receipt: it is shown only once.")
+        printErr("Keep it somewhere private. With it, and only with it, you can withdraw your story later (chorus withdraw).")
+    }
+
+    private func readStory(path: String, maxBytes: Int) throws -> SecretBytes {
+        let fd: OwnedFD
+        do {
+            fd = try InputFile.open(path, what: "story file", nonBlocking: false)
+        } catch let error as SystemError where error.kind == .permissionDenied {
+            throw SystemError(.permissionDenied, "cannot open story file \(shownPath(path)): \(SystemError.reason(EACCES))", errno: EACCES)
+        }
+        return try Story.read(fileDescriptor: fd.raw, maxBytes: maxBytes, source: path)
+    }
+}
+
+extension Submission {
+    /// A submission from answers already checked and a story read from a file or a pipe.
+    init(answers: AnswersText, story: consuming SecretBytes, maxBytes: Int) throws {
+        let info = try Story.validate(story, maxBytes: maxBytes)
+        self.init(answers: answers, story: story, storyInfo: info)
+    }
+}
