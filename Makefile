@@ -2,15 +2,15 @@
 SWIFT ?= swift
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build release test demo report-png vectors vectors-check sanitize clean
+.PHONY: all deps build release test demo report-png vectors vectors-check layers sanitize clean
 
 all: build
 
 # libsodium-dev (and pkg-config to find it) from Debian's packages, only when pkg-config cannot find it.
 deps:
-	@if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists libsodium; then \
-		echo "make: installing libsodium-dev and pkg-config with apt-get"; \
-		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq libsodium-dev pkg-config; \
+	@if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists libsodium || ! command -v python3 >/dev/null 2>&1; then \
+		echo "make: installing libsodium-dev, pkg-config and python3 with apt-get"; \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq libsodium-dev pkg-config python3; \
 	fi
 
 build: deps
@@ -23,12 +23,20 @@ release: deps
 	$(SWIFT) build -c release --static-swift-stdlib --scratch-path .build-release --product chorus
 	@echo "release: .build-release/release/chorus"
 
-# The whole suite: unit tests, envelope vectors, end-to-end tests of the chorus binary, and a check
-# that the committed vectors are exactly what the generator makes.
+# The whole suite: the module graph, unit tests, envelope vectors, end-to-end tests of the chorus
+# binary, and a check that the committed vectors are exactly what the generator makes.
 test: deps
+	$(MAKE) layers
 	$(SWIFT) build --build-tests
 	$(SWIFT) test
 	$(MAKE) vectors-check
+
+# No module imports one above it in the graph of docs/ARCHITECTURE.md (and the check itself works);
+# every test SECURITY.md cites as the proof of a promise exists.
+layers:
+	python3 scripts/check-layers.py
+	python3 scripts/check-layers.py --self-test
+	python3 scripts/check-docs.py
 
 # The whole flow on a directory store in a temporary folder (keys, submissions, batch, withdrawal,
 # review, counts and an HTML report).
