@@ -8,17 +8,29 @@ chorus=$(realpath "${1:-$(dirname "$0")/../.build/debug/chorus}" 2>/dev/null || 
 [ -x "$chorus" ] || { echo "demo: $chorus is not built; run 'make demo'" >&2; exit 1; }
 work=$(mktemp -d "${TMPDIR:-/tmp}/chorus-demo.XXXXXX")
 cd "$work"
+# The pins of organisation keys go in the demo's own folder, not in your ~/.config.
+export XDG_CONFIG_HOME="$work/config"
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
-say "1. Keys: a reviewer (opens answers and stories) and an analyst (answers only)"
+say "1. Keys: a reviewer (opens answers and stories), an analyst (answers only), and the organisation's signing key"
 printf 'demo passphrase for the reviewer\n' > reviewer.pass
 printf 'demo passphrase for the analyst\n' > analyst.pass
+printf 'demo passphrase for the organisation\n' > org.pass
 "$chorus" keygen --name reviewer --role reviewer --passphrase-file reviewer.pass --secret-out secret/reviewer.key --public-out Keys/reviewer.pub
 "$chorus" keygen --name analyst --role analyst --passphrase-file analyst.pass --secret-out secret/analyst.key --public-out Keys/analyst.pub
+"$chorus" keygen --name demo-org --role organisation --passphrase-file org.pass --secret-out secret/org.key --public-out org.pub
 cat Keys/reviewer.pub
+"$chorus" key show Keys/analyst.pub
 
-say "2. The store: a directory, created once"
+say "2. The store: a directory, created once; the organisation signs its recipients and questionnaire"
 "$chorus" init --store store
+"$chorus" recipients add --store store --org-key secret/org.key --passphrase-file org.pass Keys/reviewer.pub Keys/analyst.pub
+"$chorus" recipients list store
+
+say "2b. A submitter pins the organisation's fingerprint (here: given explicitly; else pinned on first use)"
+printf 'The first story, sealed only after the recipients were shown.\n' \
+  | "$chorus" submit --store store --org-fingerprint org.pub --answer kind=verbal --answer setting=workplace \
+      --answer perpetrator-role=colleague --answer year=2024 --answer reported=no --answer consent=counts-only >> receipts.txt
 
 say "3. 300 synthetic submissions, sealed before they touch the disk (answers spread so that some counts are small)"
 settings=(workplace workplace workplace workplace education education entertainment healthcare hospitality public-space online home other)
@@ -28,7 +40,7 @@ reported=(no no no yes prefer-not-to-say)
 consent=(counts-only quote-anonymously)
 openings=("It happened during my first month." "I had trusted them for years." "Nobody else was there." "It went on for a long time." "I only understood later what it was.")
 RANDOM=2017
-for i in $(seq 1 300); do
+for i in $(seq 2 300); do
   s=${settings[RANDOM % ${#settings[@]}]}; r=${roles[RANDOM % ${#roles[@]}]}; k=${kinds[RANDOM % ${#kinds[@]}]}
   year=$((2000 + RANDOM % 26)); rep=${reported[RANDOM % ${#reported[@]}]}; c=${consent[RANDOM % 2]}
   printf '%s (synthetic story %d for the demo: %s, %s.)\n' "${openings[RANDOM % ${#openings[@]}]}" "$i" "$s" "$r" \

@@ -31,6 +31,12 @@ public struct CoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case invalidSchema
         /// An answer that does not fit the questionnaire.
         case invalidAnswer
+        /// A store's recipients document that is not valid: damaged, not canonical, badly signed.
+        case invalidRecipientsDocument
+        /// A recipients document signed by another organisation key than the one given or pinned.
+        case untrustedOrganisation
+        /// A recipients document older than one already seen for the same store (a rollback).
+        case staleRecipients
         /// The submitter did not confirm.
         case cancelled
         /// The input ended before a question was answered.

@@ -8,6 +8,9 @@ public enum EnvelopeError: Error, Equatable, Sendable, CustomStringConvertible {
     case notRecipient
     /// A stanza opened but its content is not valid (wrong size, unknown role, inconsistent keys).
     case badStanza
+    /// A stanza opened with a key of one role but claims the other: a reviewer stanza sealed to an
+    /// analyst key (which would give it the story) or an analyst stanza sealed to a reviewer key.
+    case roleMismatch
     /// The header MAC does not verify: the header was altered.
     case headerMACMismatch
     /// A section's AEAD tag does not verify.
@@ -22,6 +25,7 @@ public enum EnvelopeError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .malformed(e): return "malformed envelope: \(e)"
         case .notRecipient: return "not sealed to this key"
         case .badStanza: return "a recipient stanza holds invalid keys"
+        case .roleMismatch: return "a recipient stanza claims another role than the key that opened it (the envelope was tampered with)"
         case .headerMACMismatch: return "header MAC mismatch (the envelope was altered)"
         case let .sectionAuthenticationFailed(s): return "the \(s) section failed authentication (altered or swapped)"
         case let .badSectionContent(s, e): return "the \(s) section is invalid: \(e)"
@@ -43,6 +47,7 @@ public enum EnvelopeError: Error, Equatable, Sendable, CustomStringConvertible {
             }
         case .notRecipient: return "not-recipient"
         case .badStanza: return "bad-stanza"
+        case .roleMismatch: return "role-mismatch"
         case .headerMACMismatch: return "header-mac-mismatch"
         case .sectionAuthenticationFailed: return "section-auth-failed"
         case .badSectionContent: return "bad-section-content"

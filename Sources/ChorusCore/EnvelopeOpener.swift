@@ -64,6 +64,10 @@ public enum EnvelopeOpener {
                 if reserveKey >= 0 && key.role != .reviewer { continue }
                 let openedHere = (try? SealedBox.open(stanza, with: key.secret, into: &plain)) ?? false
                 guard openedHere else { continue }
+                // A reader uses the role of its own key, as its secret key file authenticates it: a
+                // stanza that claims another role was made to fool it (FORMAT.md 5.6 step 2).
+                let claimed = plain.withUnsafeBytes { $0[EnvelopeFormat.Stanza.role] }
+                if let role = Role(rawValue: claimed), role.isRecipient, role != key.role { throw .roleMismatch }
                 if wantsStory && reserveKey < 0 && plain.withUnsafeBytes({ $0[EnvelopeFormat.Stanza.role] }) != Role.reviewer.rawValue {
                     reserveKey = k
                     reservePlain = plain.copy()
@@ -105,7 +109,7 @@ public enum EnvelopeOpener {
     private static func finish(_ bytes: UnsafeRawBufferPointer, layout: EnvelopeLayout, stanza plain: consuming SecretBytes,
                                keyIndex: Int, sections: Sections) throws(EnvelopeError) -> OpenedEnvelope {
         let roleByte = plain.withUnsafeBytes { $0[EnvelopeFormat.Stanza.role] }
-        guard let role = Role(rawValue: roleByte) else { throw .badStanza }
+        guard let role = Role(rawValue: roleByte), role.isRecipient else { throw .badStanza }
         let macKey = EnvelopeFormat.Stanza.macKey, answersKey = EnvelopeFormat.Stanza.answersKey, storyKey = EnvelopeFormat.Stanza.storyKey
         guard let storyIsZero = try? plain.isAllZero(in: storyKey), (role == .analyst) == storyIsZero else { throw .badStanza }
 
@@ -138,8 +142,15 @@ public enum EnvelopeOpener {
                                   stanza: plain)
         }
         if sections != .answersOnly && role == .reviewer {
-            story = try openSection(bytes, range: layout.storyRange, ad: fullHeader, nonce: EnvelopeFormat.storyNonce,
-                                    key: plain, keyRange: storyKey, minimum: EnvelopeFormat.storyMinimum, name: "story")
+            let opened = try openSection(bytes, range: layout.storyRange, ad: fullHeader, nonce: EnvelopeFormat.storyNonce,
+                                         key: plain, keyRange: storyKey, minimum: EnvelopeFormat.storyMinimum, name: "story")
+            // The story is text (FORMAT.md 5.5): a reader refuses what submit would have refused.
+            do {
+                _ = try Story.validate(opened, maxBytes: Int.max)
+            } catch {
+                throw .badSectionContent(section: "story", .invalidField(what: "story", why: error.message))
+            }
+            story = .some(opened)
         }
         return OpenedEnvelope(id: layout.id, mac: Array(macBytes), keyIndex: keyIndex, role: role, answers: answersText, story: story,
                               stanza: nil)

@@ -28,9 +28,16 @@ public enum Passphrase {
         return p
     }
 
-    /// A new passphrase: from `file` if given, else asked twice on the terminal without echo.
+    /// A new passphrase: from `file` if given, else asked twice on the terminal without echo. Either
+    /// way it must be at least `minimumLength` bytes.
     public static func forNewKey(file: String?) throws -> SecretBytes {
-        if let file { return try read(file: file) }
+        if let file {
+            let p = try read(file: file)
+            guard p.count >= minimumLength else {
+                throw CoreError(.invalidPassphrase, "the passphrase in \(displaySafe(file, limit: 200)) is \(p.count) bytes; a new key's passphrase must be at least \(minimumLength)")
+            }
+            return p
+        }
         guard let first = try Terminal.readSecret(prompt: "New passphrase for the secret key: ") else {
             throw CoreError(.invalidPassphrase, "no terminal to ask for a passphrase; give --passphrase-file FILE")
         }

@@ -1,3 +1,4 @@
+import ChorusCrypto
 import ChorusFormat
 import ChorusSystem
 
@@ -10,8 +11,9 @@ extension Schema {
     /// Normalisation: spaces (U+0020) around the field and around each value are dropped and ASCII
     /// upper case is folded to lower case; nothing else. Any other character outside `[a-z0-9-]` (tabs,
     /// control characters, bidi overrides, zero-width characters, combining marks, non-ASCII
-    /// look-alikes, fullwidth forms) is rejected. Errors are `.usage`, one sentence naming the field
-    /// and the allowed values, quoting the input only through `displaySafe`.
+    /// look-alikes, fullwidth forms) is rejected. Errors are `.invalidAnswer`, one sentence naming the
+    /// field and the allowed values, quoting the input only through `displaySafe`. The answers carry
+    /// this questionnaire's digest, so that readers interpret them with it and no other.
     public func answers(from raw: [String], arrivalMonth: String, currentYear: Int) throws(CoreError) -> AnswersText {
         guard AnswersText.isMonth(arrivalMonth) else {
             throw CoreError(.bug, "internal error: the arrival month \"\(displaySafe(arrivalMonth))\" is not YYYY-MM")
@@ -24,7 +26,7 @@ extension Schema {
             throw CoreError(.invalidAnswer, message)
         }
         do {
-            return try AnswersText(arrivalMonth: arrivalMonth, fields: given)
+            return try AnswersText(arrivalMonth: arrivalMonth, questionnaire: digest, fields: given)
         } catch {
             throw CoreError(.invalidAnswer, "the answers do not fit the answers format: \(error)")
         }
@@ -129,21 +131,23 @@ extension Schema {
 }
 
 extension Schema {
-    /// Whether opened answers fit this questionnaire (the same checks as when sealing: known fields,
-    /// allowed values, one value for single choices, years in range, required fields present).
-    /// Used by readers, which must not count answers a hostile sender made up.
-    public func accepts(_ answers: AnswersText, currentYear: Int) -> Bool {
+    /// Whether opened answers fit this questionnaire (FORMAT.md 4: they carry its digest; known
+    /// fields, allowed values, one value for single choices, a year written canonically from the
+    /// field's minimum to the year of arrival, required fields present): the same checks as when
+    /// sealing. Used by readers, which must not count or show answers a hostile sender made up.
+    public func accepts(_ answers: AnswersText) -> Bool {
+        guard answers.questionnaire == digest else { return false }
         let raw = answers.fields.keys.sorted().map { "\($0)=\(answers.fields[$0]!.joined(separator: ","))" }
-        return (try? self.answers(from: raw, arrivalMonth: answers.arrivalMonth, currentYear: currentYear)) == answers
+        return (try? self.answers(from: raw, arrivalMonth: answers.arrivalMonth, currentYear: answers.arrivalYear)) == answers
     }
 }
 
 /// The check `Schema.accepts` makes, done once per schema instead of once per entry: whether
 /// answers fit the questionnaire exactly as `Schema.answers(from:arrivalMonth:currentYear:)` would
-/// rebuild them (every field known; a value the field allows; one value for a single-valued field
-/// and for a year; a year written canonically, from the field's minimum to the current year; every
-/// required field answered). Same result as `schema.accepts(answers, currentYear:)`, without
-/// building strings.
+/// rebuild them (the questionnaire's digest; every field known; a value the field allows; one value
+/// for a single-valued field and for a year; a year written canonically, from the field's minimum to
+/// the year of arrival; every required field answered). Same result as `schema.accepts(answers)`,
+/// without building strings.
 public struct AnswersAcceptor: Sendable {
     private struct Rule: Sendable {
         let kind: Schema.Field.Kind
@@ -152,9 +156,9 @@ public struct AnswersAcceptor: Sendable {
     }
     private let rules: [String: Rule]
     private let required: [String]
-    private let currentYear: Int
+    private let digest: [UInt8]
 
-    public init(schema: Schema, currentYear: Int) {
+    public init(schema: Schema) {
         var rules: [String: Rule] = [:]
         for f in schema.fields where rules[f.id] == nil {
             // Answers are ASCII; on ASCII strings `==` is byte equality, as the schema's check uses.
@@ -163,10 +167,12 @@ public struct AnswersAcceptor: Sendable {
         }
         self.rules = rules
         required = schema.fields.filter(\.required).map(\.id)
-        self.currentYear = currentYear
+        digest = schema.digest
     }
 
     public func accepts(_ answers: AnswersText) -> Bool {
+        guard answers.questionnaire == digest else { return false }
+        let arrivalYear = answers.arrivalYear
         for (id, values) in answers.fields {
             guard let rule = rules[id], !values.isEmpty else { return false }
             switch rule.kind {
@@ -178,18 +184,18 @@ public struct AnswersAcceptor: Sendable {
                     for w in values[..<i] where w == v { return false } // a value given twice
                 }
             case .year:
-                guard values.count == 1, isYear(values[0], from: rule.minYear) else { return false }
+                guard values.count == 1, Self.isYear(values[0], from: rule.minYear, to: arrivalYear) else { return false }
             }
         }
         for id in required where answers.fields[id] == nil { return false }
         return true
     }
 
-    /// 1 to 9 digits, the canonical decimal form of a year from `min` to the current year.
-    private func isYear(_ text: String, from min: Int) -> Bool {
+    /// 1 to 9 digits, the canonical decimal form (no leading zero) of a year from `min` to `last`.
+    private static func isYear(_ text: String, from min: Int, to last: Int) -> Bool {
         let u = text.utf8
         guard (1 ... 9).contains(u.count), u.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let year = Int(text) else { return false }
-        guard year >= min, year <= Swift.max(min, currentYear), year <= currentYear else { return false }
+        guard year >= min, year <= Swift.max(min, last), year <= last else { return false }
         return String(year) == text
     }
 }

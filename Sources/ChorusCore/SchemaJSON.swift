@@ -1,3 +1,4 @@
+import ChorusCrypto
 import ChorusFormat
 
 extension Schema {
@@ -32,4 +33,9 @@ extension Schema {
         put("]}")
         return out
     }
+
+    /// The questionnaire's digest (FORMAT.md 7.2): `PH("chorus-quest-1", canonicalJSON())`. Sealed in
+    /// every answers text, so a reader interprets the answers with the questionnaire the submitter
+    /// was shown, and signed in a store's recipients document.
+    public var digest: [UInt8] { try! BLAKE2b.personalHash(canonicalJSON(), personal: "chorus-quest-1") }
 }

@@ -69,7 +69,7 @@ extension Schema {
     /// throws `.dataError` with the first problem found.
 
     /// Builds a schema from parsed JSON, rejecting unknown keys and wrong types.
-    private static func decodeRoot(_ root: StrictJSONValue, fail: (String) -> CoreError) throws(CoreError) -> Schema {
+    static func decodeRoot(_ root: StrictJSONValue, fail: (String) -> CoreError) throws(CoreError) -> Schema {
         guard case let .object(members) = root else { throw fail("the top level must be a JSON object {\"fields\": [...]}, not \(root.typeName)") }
         for (key, _) in members where key != "fields" {
             throw fail("unknown key \"\(displaySafe(key))\" at the top level; only \"fields\" is allowed")

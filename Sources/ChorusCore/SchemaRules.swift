@@ -21,6 +21,8 @@ extension Schema {
             let name = "field \(i + 1) (\"\(displaySafe(f.id))\")"
             if f.id == "arrival" {
                 problems.append("\(name) uses the reserved id \"arrival\" (it holds the arrival month); choose another id")
+            } else if f.id == "questionnaire" {
+                problems.append("\(name) uses the reserved id \"questionnaire\" (it holds the questionnaire's digest); choose another id")
             } else if !AnswersText.isFieldID(f.id) {
                 problems.append("\(name) has an invalid id; an id is 1 to 32 lowercase ASCII letters, digits and \"-\", starting with a letter")
             }
@@ -70,7 +72,7 @@ extension Schema {
 
     /// The size of the largest answers text this schema allows.
     func worstCaseAnswersBytes(currentYear: Int) -> Int {
-        var total = AnswersText.header.utf8.count + 1 + "arrival=YYYY-MM\n".utf8.count
+        var total = AnswersText.header.utf8.count + 1 + "arrival=YYYY-MM\n".utf8.count + "questionnaire=\n".utf8.count + 64
         for f in fields {
             let valueBytes: Int
             switch f.kind {

@@ -1,19 +1,30 @@
 /// The answers plaintext (docs/FORMAT.md section 4): a canonical text encoding of the questionnaire
-/// answers and the arrival month, and nothing else.
+/// answers, the digest of the questionnaire they answer, and the arrival month, and nothing else.
 public struct AnswersText: Equatable, Sendable {
-    public static let header = "chorus-answers-1"
+    public static let header = "chorus-answers-2"
     public static let maxBytes = 4096
     public static let maxFields = 64
+    public static let questionnaireLength = 32
+    /// Field ids that name the fixed lines and cannot name a question.
+    public static let reservedIDs: Set<String> = ["arrival", "questionnaire"]
 
     /// The month the submission was sealed, `YYYY-MM` (UTC).
     public let arrivalMonth: String
+    /// The digest of the questionnaire the submitter was shown (docs/FORMAT.md 7.2): readers interpret
+    /// the answers with that questionnaire and no other.
+    public let questionnaire: [UInt8]
     /// Field id to its values, each list sorted and without repeats.
     public let fields: [String: [String]]
 
     /// Builds canonical answers; values are sorted and deduplicated here. Throws on a token that does
     /// not fit the grammar.
-    public init(arrivalMonth: String, fields: [String: [String]]) throws(FormatError) {
-        guard Self.isMonth(arrivalMonth) else { throw .invalidField(what: "answers", why: "arrival month '\(arrivalMonth)' is not YYYY-MM") }
+    public init(arrivalMonth: String, questionnaire: [UInt8], fields: [String: [String]]) throws(FormatError) {
+        guard Self.isMonth(arrivalMonth) else {
+            throw .invalidField(what: "answers", why: "arrival month '\(arrivalMonth)' is not YYYY-MM from 2000-01 to 9999-12")
+        }
+        guard questionnaire.count == Self.questionnaireLength else {
+            throw .invalidField(what: "answers", why: "the questionnaire digest must be \(Self.questionnaireLength) bytes")
+        }
         guard fields.count <= Self.maxFields else { throw .invalidField(what: "answers", why: "more than \(Self.maxFields) fields") }
         var clean: [String: [String]] = [:]
         for (k, vs) in fields {
@@ -23,13 +34,14 @@ public struct AnswersText: Equatable, Sendable {
             clean[k] = Array(Set(vs)).sorted(by: Self.byteOrder)
         }
         self.arrivalMonth = arrivalMonth
+        self.questionnaire = questionnaire
         self.fields = clean
         guard encoded().count <= Self.maxBytes else { throw .tooLarge(what: "answers", limit: Self.maxBytes) }
     }
 
     /// The canonical bytes.
     public func encoded() -> [UInt8] {
-        var s = "\(Self.header)\narrival=\(arrivalMonth)\n"
+        var s = "\(Self.header)\narrival=\(arrivalMonth)\nquestionnaire=\(Hex.encode(questionnaire))\n"
         for k in fields.keys.sorted(by: Self.byteOrder) {
             s += "\(k)=\(fields[k]!.joined(separator: ","))\n"
         }
@@ -37,8 +49,9 @@ public struct AnswersText: Equatable, Sendable {
     }
 
     /// The fields as they are, already checked to be canonical (only `decodeCanonical` builds one so).
-    private init(checkedArrivalMonth: String, fields: [String: [String]]) {
+    private init(checkedArrivalMonth: String, questionnaire: [UInt8], fields: [String: [String]]) {
         self.arrivalMonth = checkedArrivalMonth
+        self.questionnaire = questionnaire
         self.fields = fields
     }
 
@@ -54,13 +67,14 @@ public struct AnswersText: Equatable, Sendable {
     }
 
     /// One pass over bytes that must be exactly `encoded()` of valid answers: the header, a valid
-    /// month, then field lines in strictly ascending byte order, each with values in strictly ascending
-    /// byte order, every token following section 4. Nil for anything else.
+    /// month, the questionnaire digest, then field lines in strictly ascending byte order, each with
+    /// values in strictly ascending byte order, every token following section 4. Nil for anything else.
     static func decodeCanonical(_ bytes: UnsafeRawBufferPointer) -> AnswersText? {
         let n = bytes.count
-        let lead = 25 // "chorus-answers-1\narrival="
-        guard n <= maxBytes, n >= lead + 8, bytes[n - 1] == 0x0a else { return nil }
-        let expected = "chorus-answers-1\narrival="
+        let lead = 25 // "chorus-answers-2\narrival="
+        let digestLine = 14 + 64 + 1 // "questionnaire=" hex "\n"
+        guard n <= maxBytes, n >= lead + 8 + digestLine, bytes[n - 1] == 0x0a else { return nil }
+        let expected = "chorus-answers-2\narrival="
         var i = 0
         for b in expected.utf8 {
             guard bytes[i] == b else { return nil }
@@ -68,12 +82,19 @@ public struct AnswersText: Equatable, Sendable {
         }
         // YYYY-MM and a line feed.
         func digit(_ k: Int) -> UInt8? { let b = bytes[k]; return b >= 0x30 && b <= 0x39 ? b - 0x30 : nil }
-        guard let _ = digit(i), let _ = digit(i + 1), let _ = digit(i + 2), let _ = digit(i + 3), bytes[i + 4] == 0x2d,
+        guard let y1 = digit(i), let _ = digit(i + 1), let _ = digit(i + 2), let _ = digit(i + 3), bytes[i + 4] == 0x2d,
               let m1 = digit(i + 5), let m2 = digit(i + 6), bytes[i + 7] == 0x0a else { return nil }
         let month = Int(m1) * 10 + Int(m2)
-        guard month >= 1 && month <= 12 else { return nil }
+        guard month >= 1 && month <= 12, y1 >= 2 else { return nil }
         let arrival = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[i ..< i + 7]), as: UTF8.self)
         i += 8
+        for b in "questionnaire=".utf8 {
+            guard bytes[i] == b else { return nil }
+            i += 1
+        }
+        guard let questionnaire = Hex.decode(String(decoding: UnsafeRawBufferPointer(rebasing: bytes[i ..< i + 64]), as: UTF8.self)),
+              bytes[i + 64] == 0x0a else { return nil }
+        i += 65
 
         @inline(__always) func isToken(_ b: UInt8) -> Bool { (b >= 0x61 && b <= 0x7a) || (b >= 0x30 && b <= 0x39) || b == 0x2d }
         /// Strict byte order of two ranges of `bytes`.
@@ -96,6 +117,7 @@ public struct AnswersText: Equatable, Sendable {
             let key = keyStart ..< i
             guard key.count <= 32 else { return nil }
             if key.count == 7 && UnsafeRawBufferPointer(rebasing: bytes[key]).elementsEqual("arrival".utf8) { return nil }
+            if key.count == 13 && UnsafeRawBufferPointer(rebasing: bytes[key]).elementsEqual("questionnaire".utf8) { return nil }
             if let p = previousKey, !precedes(p, key) { return nil }
             previousKey = key
             i += 1 // "="
@@ -119,7 +141,7 @@ public struct AnswersText: Equatable, Sendable {
             }
             fields[String(decoding: UnsafeRawBufferPointer(rebasing: bytes[key]), as: UTF8.self)] = values
         }
-        return AnswersText(checkedArrivalMonth: arrival, fields: fields)
+        return AnswersText(checkedArrivalMonth: arrival, questionnaire: questionnaire, fields: fields)
     }
 
     /// The full checks of `decode`, with an error that says what is wrong.
@@ -132,12 +154,16 @@ public struct AnswersText: Equatable, Sendable {
             throw .invalidField(what: what, why: "contains a byte outside the answers alphabet")
         }
         let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).dropLast()
-        guard lines.count >= 2, lines.first == Substring(header) else { throw .invalidField(what: what, why: "missing the chorus-answers-1 header") }
+        guard lines.count >= 3, lines.first == Substring(header) else { throw .invalidField(what: what, why: "missing the \(header) header") }
         let second = lines[lines.startIndex + 1]
         guard second.hasPrefix("arrival=") else { throw .invalidField(what: what, why: "missing the arrival month") }
+        let third = lines[lines.startIndex + 2]
+        guard third.hasPrefix("questionnaire="), let digest = Hex.decode(third.dropFirst("questionnaire=".count)), digest.count == questionnaireLength else {
+            throw .invalidField(what: what, why: "missing the questionnaire digest (64 lowercase hex characters)")
+        }
         var fields: [String: [String]] = [:]
         var previous: String? = nil
-        for line in lines.dropFirst(2) {
+        for line in lines.dropFirst(3) {
             guard let eq = line.firstIndex(of: "=") else { throw .invalidField(what: what, why: "a line has no '='") }
             let k = String(line[..<eq])
             let vs = line[line.index(after: eq)...].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
@@ -146,17 +172,17 @@ public struct AnswersText: Equatable, Sendable {
             guard vs.count == Set(vs).count, vs == vs.sorted(by: byteOrder) else { throw .nonCanonical(what: "answers value order") }
             fields[k] = vs
         }
-        let result = try AnswersText(arrivalMonth: String(second.dropFirst("arrival=".count)), fields: fields)
+        let result = try AnswersText(arrivalMonth: String(second.dropFirst("arrival=".count)), questionnaire: digest, fields: fields)
         guard result.encoded().elementsEqual(bytes) else { throw .nonCanonical(what: "answers") }
         return result
     }
 
     static func byteOrder(_ a: String, _ b: String) -> Bool { Array(a.utf8).lexicographicallyPrecedes(Array(b.utf8)) }
 
-    /// `[a-z][a-z0-9-]{0,31}`, not `arrival`.
+    /// `[a-z][a-z0-9-]{0,31}`, not `arrival` nor `questionnaire`.
     public static func isFieldID(_ s: String) -> Bool {
         let u = Array(s.utf8)
-        guard (1 ... 32).contains(u.count), (UInt8(ascii: "a") ... UInt8(ascii: "z")).contains(u[0]), s != "arrival" else { return false }
+        guard (1 ... 32).contains(u.count), (UInt8(ascii: "a") ... UInt8(ascii: "z")).contains(u[0]), !reservedIDs.contains(s) else { return false }
         return u.allSatisfy(isTokenByte)
     }
 
@@ -171,13 +197,16 @@ public struct AnswersText: Equatable, Sendable {
         (UInt8(ascii: "a") ... UInt8(ascii: "z")).contains(b) || (UInt8(ascii: "0") ... UInt8(ascii: "9")).contains(b) || b == UInt8(ascii: "-")
     }
 
-    /// `YYYY-MM` with a month 01...12.
+    /// `YYYY-MM` with a year 2000...9999 and a month 01...12.
     public static func isMonth(_ s: String) -> Bool {
         let u = Array(s.utf8)
         guard u.count == 7, u[4] == UInt8(ascii: "-") else { return false }
         let digits = u[0 ..< 4] + u[5 ..< 7]
         guard digits.allSatisfy({ (UInt8(ascii: "0") ... UInt8(ascii: "9")).contains($0) }) else { return false }
-        let month = Int(s.suffix(2))!
-        return (1 ... 12).contains(month)
+        let month = Int(s.suffix(2))!, year = Int(s.prefix(4))!
+        return (1 ... 12).contains(month) && year >= 2000
     }
+
+    /// The year of the arrival month.
+    public var arrivalYear: Int { Int(arrivalMonth.prefix(4))! }
 }

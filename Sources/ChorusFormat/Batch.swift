@@ -2,7 +2,7 @@
 /// computed by the caller with BLAKE2b).
 public enum BatchFormat {
     public static let magic: [UInt8] = Array("CHORUS-B".utf8)
-    public static let version: UInt8 = 1
+    public static let version: UInt8 = 2
 
     /// The offsets of the fixed header (FORMAT.md 6).
     public enum Offset {
@@ -10,28 +10,30 @@ public enum BatchFormat {
         public static let version = 8
         public static let entryCount = 9
         public static let tombstoneCount = 17
-        public static let schemaLength = 21
-        public static let schema = 25
+        public static let documentLength = 21
+        public static let document = 25
     }
 
-    public static let fixedHeaderLength = Offset.schema
+    public static let fixedHeaderLength = Offset.document
     /// The length prefix of each entry.
     public static let entryPrefixLength = 4
-    public static let maxSchemaLength = 1_048_576
+    /// The largest signed recipients document a batch carries (FORMAT.md 7.3).
+    public static let maxDocumentLength = 4 << 20
     public static let hashLength = 32
     public static let idLength = 32
     /// The fewest bytes one entry can take in a batch: its length prefix and the smallest envelope.
     public static let minimumEntryLength = entryPrefixLength + EnvelopeFormat.minimumLength
 
-    /// The header up to and including the tombstones.
-    public static func header(entryCount: UInt64, schema: [UInt8], tombstones: [[UInt8]]) -> [UInt8] {
-        precondition(schema.count <= maxSchemaLength && tombstones.allSatisfy { $0.count == idLength })
+    /// The header up to and including the tombstones: the counts, the store's signed recipients
+    /// document (which carries its questionnaires) and the tombstones in ascending order.
+    public static func header(entryCount: UInt64, document: [UInt8], tombstones: [[UInt8]]) -> [UInt8] {
+        precondition(document.count <= maxDocumentLength && tombstones.allSatisfy { $0.count == idLength })
         var out = magic
         out.append(version)
         BigEndian.append(entryCount, to: &out)
         BigEndian.append(UInt32(tombstones.count), to: &out)
-        BigEndian.append(UInt32(schema.count), to: &out)
-        out += schema
+        BigEndian.append(UInt32(document.count), to: &out)
+        out += document
         for t in tombstones.sorted(by: { $0.lexicographicallyPrecedes($1) }) { out += t }
         return out
     }
@@ -44,11 +46,11 @@ public enum BatchFormat {
 public struct BatchHeader: Equatable, Sendable {
     public let entryCount: UInt64
     public let tombstoneCount: Int
-    public let schemaLength: Int
+    public let documentLength: Int
 
-    /// Where the schema starts, where the tombstones start, and where the entries start.
-    public var schemaOffset: Int { BatchFormat.fixedHeaderLength }
-    public var tombstonesOffset: Int { schemaOffset + schemaLength }
+    /// Where the document starts, where the tombstones start, and where the entries start.
+    public var documentOffset: Int { BatchFormat.fixedHeaderLength }
+    public var tombstonesOffset: Int { documentOffset + documentLength }
     public var entriesOffset: Int { tombstonesOffset + tombstoneCount * BatchFormat.idLength }
 
     /// Parses the first 25 bytes and checks the counts against `fileSize`.
@@ -63,17 +65,17 @@ public struct BatchHeader: Equatable, Sendable {
         let e = try r.u64()
         let t = try r.u32()
         let c = try r.u32()
-        guard c <= BatchFormat.maxSchemaLength else { throw .tooLarge(what: "batch schema", limit: BatchFormat.maxSchemaLength) }
+        guard c <= BatchFormat.maxDocumentLength else { throw .tooLarge(what: "batch recipients document", limit: BatchFormat.maxDocumentLength) }
         // Everything is checked in 64-bit arithmetic that cannot overflow: e < 2^64, but each entry
         // needs more than 4 KiB, so e is compared after dividing the room left.
         let fixed = UInt64(BatchFormat.fixedHeaderLength) + UInt64(c) + UInt64(t) * UInt64(BatchFormat.idLength) + UInt64(BatchFormat.hashLength)
         guard fixed <= fileSize else {
-            throw .invalidField(what: what, why: "declares \(t) tombstones and a \(c)-byte schema, more than the file holds")
+            throw .invalidField(what: what, why: "declares \(t) tombstones and a \(c)-byte recipients document, more than the file holds")
         }
         let room = fileSize - fixed
         guard e <= room / UInt64(BatchFormat.minimumEntryLength) else {
             throw .invalidField(what: what, why: "declares \(e) entries, more than its \(fileSize) bytes can hold")
         }
-        return BatchHeader(entryCount: e, tombstoneCount: Int(t), schemaLength: Int(c))
+        return BatchHeader(entryCount: e, tombstoneCount: Int(t), documentLength: Int(c))
     }
 }

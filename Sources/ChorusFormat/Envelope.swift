@@ -1,8 +1,8 @@
-/// The envelope v1 wire layout (docs/FORMAT.md section 5), without any cryptography: what can be
+/// The envelope v2 wire layout (docs/FORMAT.md section 5), without any cryptography: what can be
 /// checked with no key, and the offsets a decrypter needs.
 public enum EnvelopeFormat {
     public static let magic: [UInt8] = Array("CHORUS-E".utf8)
-    public static let version: UInt8 = 1
+    public static let version: UInt8 = 2
     public static let idLength = 32
 
     /// The offsets of the fixed header (FORMAT.md 5.2).
@@ -133,7 +133,7 @@ public struct EnvelopeLayout: Sendable, Equatable {
         }
     }
 
-    /// The declared total length from the first 50 bytes, or nil when they are not a v1 header
+    /// The declared total length from the first 50 bytes, or nil when they are not a v2 header
     /// (lets a stream reader know how much to read).
     public static func declaredLength(ofHeader prefix: UnsafeRawBufferPointer) -> Int? {
         guard prefix.count >= EnvelopeFormat.fixedHeaderLength, prefix.prefix(8).elementsEqual(EnvelopeFormat.magic) else { return nil }

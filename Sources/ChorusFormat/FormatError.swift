@@ -24,20 +24,28 @@ public enum FormatError: Error, Equatable, Sendable, CustomStringConvertible {
     }
 }
 
-/// A key's role: what its holder may open.
+/// A key's role: what its holder may do.
 public enum Role: UInt8, Sendable, CaseIterable, CustomStringConvertible {
-    /// Opens answers and story.
+    /// Opens answers and story (an X25519 key).
     case reviewer = 1
-    /// Opens answers only.
+    /// Opens answers only (an X25519 key).
     case analyst = 2
+    /// Signs a store's recipients and questionnaires (an Ed25519 key); opens nothing.
+    case organisation = 3
 
-    public var description: String { self == .reviewer ? "reviewer" : "analyst" }
-
-    public init?(name: String) {
-        switch name {
-        case "reviewer": self = .reviewer
-        case "analyst": self = .analyst
-        default: return nil
+    public var description: String {
+        switch self {
+        case .reviewer: return "reviewer"
+        case .analyst: return "analyst"
+        case .organisation: return "organisation"
         }
     }
+
+    public init?(name: String) {
+        guard let role = Role.allCases.first(where: { $0.description == name }) else { return nil }
+        self = role
+    }
+
+    /// Whether envelopes are sealed to keys of this role (reviewer and analyst keys).
+    public var isRecipient: Bool { self != .organisation }
 }

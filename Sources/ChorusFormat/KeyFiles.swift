@@ -13,13 +13,19 @@ public struct PublicKeyFile: Equatable, Sendable {
         self.name = name
     }
 
-    public static func prefix(for role: Role) -> String { "chorus-pk-\(role)-1:" }
+    /// The version of the key line.
+    public static let version = 2
 
-    /// The text of the file, with a comment giving the name and the fingerprint.
+    public static func prefix(for role: Role) -> String { "chorus-pk-\(role)-\(version):" }
+
+    /// The text of the file, with a comment giving the name, the role and the fingerprint.
     public func render(fingerprint: String) -> String {
-        "# chorus public key; name: \(name ?? "unnamed"); fingerprint: \(fingerprint)\n\(Self.prefix(for: role))\(Hex.encode(rawKey))\n"
+        "# chorus public key; name: \(name ?? "unnamed"); role: \(role); fingerprint: \(fingerprint)\n\(Self.prefix(for: role))\(Hex.encode(rawKey))\n"
     }
 
+    /// Parses a public key file (FORMAT.md 2.2): UTF-8, LF line endings, ending with a line feed;
+    /// empty lines and lines starting with `#` are comments, anywhere; exactly one other line, the
+    /// key line. The name is taken from the first comment that has `name: ` (informational only).
     public static func parse(_ bytes: [UInt8]) throws(FormatError) -> PublicKeyFile {
         let what = "public key file"
         guard bytes.count <= maxBytes else { throw .tooLarge(what: what, limit: maxBytes) }
@@ -28,13 +34,15 @@ public struct PublicKeyFile: Equatable, Sendable {
         if Substring(text).indexAfter(SecretKeyFile.beginLine) != nil {
             throw .invalidField(what: what, why: "this is a SECRET key file, not a public key; give the .pub file, and keep the secret key private")
         }
+        guard !bytes.contains(0x0d) else { throw .invalidField(what: what, why: "has a carriage return (CRLF line endings); its lines must end with LF only") }
+        guard bytes.last == 0x0a else { throw .invalidField(what: what, why: "does not end with a line feed") }
         var keyLine: Substring? = nil
         var name: String? = nil
-        for line in text.split(separator: "\n", omittingEmptySubsequences: true) {
+        for line in text.dropLast().split(separator: "\n", omittingEmptySubsequences: false) {
+            if line.isEmpty { continue }
             if line.hasPrefix("#") {
                 if name == nil, let start = line.indexAfter("name: ") {
-                    let rest = line[start...]
-                    let n = rest.prefix { $0 != ";" }.trimmingWhitespace()
+                    let n = line[start...].prefix { $0 != ";" }.trimmingWhitespace()
                     if !n.isEmpty { name = n }
                 }
                 continue
@@ -48,12 +56,15 @@ public struct PublicKeyFile: Equatable, Sendable {
             if line.hasPrefix(p) {
                 let hex = line.dropFirst(p.count)
                 guard hex.utf8.count == 64, let raw = Hex.decode(hex) else {
-                    throw .invalidField(what: what, why: "the key must be 64 lowercase hex characters")
+                    throw .invalidField(what: what, why: "the key must be 64 lowercase hex characters, and nothing after them")
                 }
                 return PublicKeyFile(role: role, rawKey: raw, name: name)
             }
+            if line.hasPrefix("chorus-pk-\(role)-") {
+                throw .unsupportedVersion(what: "public key", version: Int(line.dropFirst("chorus-pk-\(role)-".count).prefix { $0 != ":" }) ?? 0)
+            }
         }
-        throw .invalidField(what: what, why: "the key line does not start with chorus-pk-reviewer-1: or chorus-pk-analyst-1:")
+        throw .invalidField(what: what, why: "the key line does not start with chorus-pk-reviewer-2:, chorus-pk-analyst-2: or chorus-pk-organisation-2:")
     }
 }
 
@@ -78,7 +89,7 @@ extension Substring {
 /// passphrase-derived key. This type only frames the bytes; `ChorusCore` does the cryptography.
 public struct SecretKeyFile: Equatable, Sendable {
     public static let magic: [UInt8] = Array("CHORUS-K".utf8)
-    public static let version: UInt8 = 1
+    public static let version: UInt8 = 2
     public static let argon2id13: UInt8 = 2
     public static let beginLine = "-----BEGIN CHORUS SECRET KEY-----"
     public static let endLine = "-----END CHORUS SECRET KEY-----"

@@ -47,6 +47,9 @@ public struct AuditSummary: Sendable, Equatable {
         case "section-auth-failed": return "a section failed authentication (altered or swapped); skipped"
         case "bad-section-content": return "a section decrypted to invalid content; skipped"
         case "bad-stanza": return "a recipient stanza held invalid keys; skipped"
+        case "unknown-questionnaire": return "sealed under a questionnaire that none of these sources' signed recipients names; skipped"
+        case "answers-not-fitting": return "answers that do not fit their questionnaire; skipped"
+        case "role-mismatch": return "a recipient stanza claimed another role than the key that opened it (tampered); not shown, story not decrypted"
         case "story-not-available": return "opened by an analyst key only, so no story; answers only"
         case "truncated", "trailing-bytes", "bad-magic", "unsupported-version", "duplicate-stanza", "malformed":
             return "not a valid envelope (\(kind)); skipped"
@@ -67,6 +70,11 @@ public struct Auditor: Sendable {
     /// How many fingerprints of opened entries are kept in memory before they move to a temporary
     /// file (see `CopyFilter`).
     let copyMemoryLimit: Int
+
+    /// The problem kind of an entry whose answers name a questionnaire no source signs.
+    public static let unknownQuestionnaire = "unknown-questionnaire"
+    /// The problem kind of an entry whose answers do not fit the questionnaire they name.
+    public static let answersNotFitting = "answers-not-fitting"
 
     /// One worker per core.
     public static var defaultWorkers: Int { ProcessInfo.processInfo.activeProcessorCount }
@@ -122,11 +130,22 @@ public struct Auditor: Sendable {
         let queue = BoundedQueue<[SourceEnvelope]>(capacity: max(1, queueCapacity / group))
         let done = DispatchGroup()
         let keys = self.keys, sections = self.sections
+        // Answers are read only with the questionnaire they name, and only when they fit it (FORMAT.md 4).
+        let acceptors = sources.questionnaires.mapValues { AnswersAcceptor(schema: $0) }
         let open: @Sendable ([SourceEnvelope], inout [String: Int]) -> Void = { items, problems in
             for item in items {
                 if shared.isStopped { break }
                 do throws(EnvelopeError) {
-                    handle(try EnvelopeOpener.open(item.bytes, keys: keys, sections: sections), item, shared)
+                    let entry = try EnvelopeOpener.open(item.bytes, keys: keys, sections: sections)
+                    guard let acceptor = acceptors[entry.answers.questionnaire] else {
+                        problems[Self.unknownQuestionnaire, default: 0] += 1
+                        continue
+                    }
+                    guard acceptor.accepts(entry.answers) else {
+                        problems[Self.answersNotFitting, default: 0] += 1
+                        continue
+                    }
+                    handle(entry, item, shared)
                 } catch {
                     problems[error.kind, default: 0] += 1
                 }

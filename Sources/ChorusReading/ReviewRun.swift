@@ -67,11 +67,11 @@ public struct ReviewRun {
     /// Runs the review of `sources`. Throws for I/O errors and an unusable destination; bad entries
     /// are counted in the result, never thrown.
     public func run(_ sources: EntrySources) throws -> ReviewResult {
-        let schema = sources.sources.compactMap(\.schema).first
+        let questionnaires = sources.questionnaires
         let sink: ReviewSink
         switch destination {
-        case let .stream(fd): sink = StreamSink(fd: fd, format: format, schema: schema)
-        case let .folder(path): sink = try FolderSink(path: path, format: format, schema: schema)
+        case let .stream(fd): sink = StreamSink(fd: fd, format: format, questionnaires: questionnaires)
+        case let .folder(path): sink = try FolderSink(path: path, format: format, questionnaires: questionnaires)
         }
         let spool = ShuffledSpool(memoryLimit: spoolMemoryLimit, temporaryFolder: temporaryFolder)
         let auditor = Auditor(keys: keys, sections: .answersVerifyingStory, workers: workers)

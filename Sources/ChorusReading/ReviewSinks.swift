@@ -16,8 +16,9 @@ protocol ReviewSink: Sendable {
 }
 
 extension ReviewSink {
-    fileprivate func text(answers: AnswersText, story: UnsafeRawBufferPointer?, schema: Schema?) -> String {
-        ReviewText.block(answers: answers, story: story.map { String(decoding: $0, as: UTF8.self) }, schema: schema)
+    /// The readable block of one entry, laid out by the questionnaire its answers name.
+    fileprivate func text(answers: AnswersText, story: UnsafeRawBufferPointer?, questionnaires: [[UInt8]: Schema]) -> String {
+        ReviewText.block(answers: answers, story: story.map { String(decoding: $0, as: UTF8.self) }, schema: questionnaires[answers.questionnaire])
     }
 }
 
@@ -26,21 +27,21 @@ extension ReviewSink {
 final class StreamSink: ReviewSink, @unchecked Sendable {
     let fd: Int32
     let format: ReviewFormat
-    let schema: Schema?
+    let questionnaires: [[UInt8]: Schema]
     private var buffer: [UInt8] = []
     private static let chunk = 64 << 10
 
-    init(fd: Int32, format: ReviewFormat, schema: Schema?) {
+    init(fd: Int32, format: ReviewFormat, questionnaires: [[UInt8]: Schema]) {
         self.fd = fd
         self.format = format
-        self.schema = schema
+        self.questionnaires = questionnaires
         buffer.reserveCapacity(Self.chunk)
     }
 
     func record(answers: AnswersText, story: UnsafeRawBufferPointer?) -> [UInt8] {
         switch format {
         case .jsonl: return ReviewJSON.line(answers: answers, story: story)
-        case .text: return Array(("==========================================================================\n" + text(answers: answers, story: story, schema: schema) + "\n").utf8)
+        case .text: return Array(("==========================================================================\n" + text(answers: answers, story: story, questionnaires: questionnaires) + "\n").utf8)
         }
     }
 
@@ -65,12 +66,12 @@ final class StreamSink: ReviewSink, @unchecked Sendable {
 struct FolderSink: ReviewSink {
     let path: String
     let format: ReviewFormat
-    let schema: Schema?
+    let questionnaires: [[UInt8]: Schema]
 
-    init(path: String, format: ReviewFormat, schema: Schema?) throws {
+    init(path: String, format: ReviewFormat, questionnaires: [[UInt8]: Schema]) throws {
         self.path = path
         self.format = format
-        self.schema = schema
+        self.questionnaires = questionnaires
         if mkdir(path, 0o700) != 0 {
             let e = errno
             guard e == EEXIST else { throw SystemError(.cannotCreate, "cannot create folder \(Posix.shown(path)): \(SystemError.reason(e))", errno: e) }
@@ -91,7 +92,7 @@ struct FolderSink: ReviewSink {
     func record(answers: AnswersText, story: UnsafeRawBufferPointer?) -> [UInt8] {
         switch format {
         case .jsonl: return ReviewJSON.line(answers: answers, story: story)
-        case .text: return Array(text(answers: answers, story: story, schema: schema).utf8)
+        case .text: return Array(text(answers: answers, story: story, questionnaires: questionnaires).utf8)
         }
     }
 

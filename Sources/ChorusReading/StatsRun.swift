@@ -11,24 +11,21 @@ import Glibc
 #endif
 
 /// What `chorus stats` will count, checked before any key is unlocked (which takes seconds with real
-/// key costs), so that a mistyped field is reported at once: the questionnaire the sources share and
-/// the tables asked for.
+/// key costs), so that a mistyped field is reported at once: the questionnaire counted by (one of
+/// those the sources' signed recipients name) and the tables asked for.
 public struct StatsPlan: Sendable {
+    /// The questionnaire counted by: only entries sealed under it are counted.
     public let schema: Schema
     /// One or two counting fields per table.
     public let tables: [[StatsField]]
 
     /// `tables`: `--by` specifications, a field or two joined by a comma (every field when empty).
     /// `months`: the fixed range of arrival months (`--months`), required with `noisy` when a table is
-    /// by arrival month.
-    public init(sources: EntrySources, tables specs: [String], months: ClosedRange<YearMonth>?, noisy: Bool) throws {
-        let schemas = sources.sources.compactMap(\.schema)
-        guard let first = schemas.first else {
-            throw ReadingError(.unusableSources, "none of the sources could be read, so there is no questionnaire to count by")
-        }
-        guard schemas.allSatisfy({ $0 == first }) else {
-            throw ReadingError(.invalidRequest, "the sources use different questionnaires; count them separately")
-        }
+    /// by arrival month. `questionnaire`: the first hex digits (at least 8) of the digest of the
+    /// questionnaire to count by; by default the current one of the newest signed recipients.
+    public init(sources: EntrySources, tables specs: [String], months: ClosedRange<YearMonth>?, noisy: Bool,
+                questionnaire: String? = nil) throws {
+        let first = try Self.questionnaire(sources, prefix: questionnaire)
         schema = first
         let all = try Self.statsFields(schema: first)
         let wanted = specs.isEmpty ? first.fields.map(\.id) : specs
@@ -53,6 +50,33 @@ public struct StatsPlan: Sendable {
                 return f
             }
         }
+    }
+
+    /// The questionnaire named by `prefix`, or the current one of the newest signed recipients.
+    static func questionnaire(_ sources: EntrySources, prefix: String?) throws -> Schema {
+        if let prefix {
+            guard prefix.utf8.count >= 8, Posix.isLowerHex(prefix, count: prefix.utf8.count) else {
+                throw ReadingError(.invalidRequest, "--questionnaire \(displaySafe(prefix)): give at least 8 lowercase hex characters of its digest (chorus recipients list shows them)")
+            }
+            let matches = sources.questionnaires.filter { Hex.encode($0.key).hasPrefix(prefix) }
+            guard matches.count == 1, let match = matches.first else {
+                throw ReadingError(.invalidRequest, "--questionnaire \(prefix): \(matches.isEmpty ? "no questionnaire of these sources has a digest that starts so" : "several questionnaires match; give more digits")")
+            }
+            return match.value
+        }
+        guard let newest = sources.documents.max(by: { $0.document.serial < $1.document.serial }) else {
+            let why = sources.initialProblems.isEmpty ? "" : " (" + sources.initialProblems.joined(separator: "; ") + ")"
+            throw ReadingError(.unusableSources, "none of the sources could be read\(why), so there is no questionnaire to count by")
+        }
+        let stores = Set(sources.documents.map(\.document.store))
+        if stores.count > 1 {
+            let currents = Set(stores.map { store in sources.documents.filter { $0.document.store == store }
+                .max(by: { $0.document.serial < $1.document.serial })!.document.current.digest })
+            guard currents.count == 1 else {
+                throw ReadingError(.invalidRequest, "the sources come from stores with different current questionnaires; count them separately, or choose one with --questionnaire")
+            }
+        }
+        return newest.document.current
     }
 
     private static func trimmed(_ s: Substring) -> String {
@@ -137,8 +161,8 @@ public struct StatsPlan: Sendable {
 public struct StatsResult: Sendable {
     public let reports: [StatsReport]
     public let summary: AuditSummary
-    /// Entries whose answers do not fit the questionnaire: counted in no table.
-    public let rejected: Int
+    /// Entries sealed under another questionnaire of the sources: counted in no table.
+    public let otherQuestionnaire: Int
     /// Entries that arrived outside the fixed range of arrival months.
     public let outsideMonths: Int
     /// The keys (by position) that are a recipient of no entry.
@@ -164,23 +188,25 @@ public struct StatsRun {
 
     public func run(_ sources: EntrySources) throws -> StatsResult {
         let counter = try Counter(tables: plan.tables)
-        // The same check as `schema.accepts`, prepared once for every entry.
-        let acceptor = AnswersAcceptor(schema: plan.schema, currentYear: Schema.currentYear)
+        let digest = plan.schema.digest
         let auditor = Auditor(keys: keys, sections: .answersOnly, workers: workers)
-        let summary = try auditor.run(sources, progress: progress) { entry in
-            // An entry whose answers do not fit the questionnaire is counted in no table.
-            guard acceptor.accepts(entry.answers) else {
-                counter.reject()
+        // The auditor hands out only entries whose answers fit the questionnaire they name.
+        var summary = try auditor.run(sources, progress: progress) { entry in
+            guard entry.answers.questionnaire == digest else {
+                counter.other()
                 return
             }
             counter.add(StatsRecord(answers: entry.answers.fields, arrivalMonth: entry.answers.arrivalMonth))
         }
         let state = counter.state.withLock { $0 }
+        // An entry that fits its questionnaire but not the tables (a year after the current one, from
+        // an arrival month in the future that only a hostile sender writes) is counted nowhere.
+        if state.failed > 0 { summary.problems[Auditor.answersNotFitting, default: 0] += state.failed }
         var reports: [StatsReport] = []
         for t in state.tabulators {
             reports.append(try Disclosure.publish(try t.counts(), policy: policy))
         }
-        return StatsResult(reports: reports, summary: summary, rejected: state.rejected, outsideMonths: state.outsideMonths,
+        return StatsResult(reports: reports, summary: summary, otherQuestionnaire: state.other, outsideMonths: state.outsideMonths,
                            unusedKeys: try auditor.unusedKeys(summary, sources: sources))
     }
 
@@ -189,7 +215,8 @@ public struct StatsRun {
     final class Counter: Sendable {
         struct State: Sendable {
             var tabulators: [Tabulator]
-            var rejected = 0
+            var other = 0
+            var failed = 0
             var outsideMonths = 0
         }
         let state: Mutex<State>
@@ -198,7 +225,7 @@ public struct StatsRun {
             state = Mutex(State(tabulators: try tables.map { try Tabulator(by: $0) }))
         }
 
-        func reject() { state.withLock { $0.rejected += 1 } }
+        func other() { state.withLock { $0.other += 1 } }
 
         func add(_ record: StatsRecord) {
             state.withLock { s in
@@ -213,7 +240,7 @@ public struct StatsRun {
                         failed = true
                     }
                 }
-                if failed { s.rejected += 1 } else if outside { s.outsideMonths += 1 }
+                if failed { s.failed += 1 } else if outside { s.outsideMonths += 1 }
             }
         }
     }

@@ -4,7 +4,7 @@ import ChorusFormat
 import ChorusSystem
 
 /// Writes the bytes of a batch (FORMAT.md 6) to a sink as a stream: the header (magic, version,
-/// counts, schema, tombstones), then each entry as `u32 length ‖ envelope`, then the BLAKE2b-256 of
+/// counts, the signed recipients document, tombstones), then each entry as `u32 length ‖ envelope`, then the BLAKE2b-256 of
 /// everything before it. Memory: nothing per entry. The number of entries is declared up front and
 /// `finish` refuses any other number, so a batch that says E entries holds exactly E.
 ///
@@ -17,13 +17,14 @@ public final class BatchEncoder {
     private let sink: (UnsafeRawBufferPointer) throws -> Void
     private var finished = false
 
-    /// Writes the header at once. `schemaJSON` must be a schema's canonical JSON (`Schema.canonicalJSON()`);
-    /// `tombstones` are entry ids (32 bytes each, any order, no repeats).
-    public init(entryCount: Int, schemaJSON: [UInt8], tombstones: [[UInt8]],
+    /// Writes the header at once. `recipients` is the store's signed recipients document (it carries
+    /// the questionnaires readers interpret the entries with); `tombstones` are entry ids (32 bytes
+    /// each, any order, no repeats).
+    public init(entryCount: Int, recipients: SignedRecipients, tombstones: [[UInt8]],
                 sink: @escaping (UnsafeRawBufferPointer) throws -> Void) throws {
         guard entryCount >= 0 else { throw StoreError(.invalidArgument, "a batch cannot hold \(entryCount) entries") }
-        guard schemaJSON.count <= BatchFormat.maxSchemaLength else {
-            throw StoreError(.invalidBatch, "the schema is larger than a batch can carry (\(BatchFormat.maxSchemaLength) bytes)")
+        guard recipients.bytes.count <= BatchFormat.maxDocumentLength else {
+            throw StoreError(.invalidBatch, "the recipients document is larger than a batch can carry (\(BatchFormat.maxDocumentLength) bytes)")
         }
         guard tombstones.allSatisfy({ $0.count == BatchFormat.idLength }) else {
             throw StoreError(.invalidArgument, "a tombstone must be an entry id of \(BatchFormat.idLength) bytes")
@@ -34,7 +35,7 @@ public final class BatchEncoder {
         }
         declaredEntries = entryCount
         self.sink = sink
-        try emit(BatchFormat.header(entryCount: UInt64(entryCount), schema: schemaJSON, tombstones: tombstones))
+        try emit(BatchFormat.header(entryCount: UInt64(entryCount), document: recipients.bytes, tombstones: tombstones))
     }
 
     private func emit(_ bytes: UnsafeRawBufferPointer) throws {
@@ -79,11 +80,10 @@ public enum BatchWriter {
     /// temporary file in the same folder, flushed, times set to 0, linked to `path` without overwriting,
     /// the folder flushed; FORMAT.md 7.1), mode 0600. On any error, or if `fill` appends another number of
     /// entries, nothing is left at `path`.
-    public static func create(path: String, schema: Schema, tombstones: [[UInt8]] = [], entryCount: Int,
+    public static func create(path: String, recipients: SignedRecipients, tombstones: [[UInt8]] = [], entryCount: Int,
                               fill: (BatchEncoder) throws -> Void) throws {
-        try schema.validate(source: "the questionnaire of the batch")
         try DurableFile.createExclusive(path: path, zeroTimes: true) { writer in
-            let encoder = try BatchEncoder(entryCount: entryCount, schemaJSON: schema.canonicalJSON(), tombstones: tombstones) {
+            let encoder = try BatchEncoder(entryCount: entryCount, recipients: recipients, tombstones: tombstones) {
                 try writer.write($0)
             }
             try fill(encoder)

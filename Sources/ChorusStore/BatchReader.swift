@@ -76,7 +76,7 @@ public struct BatchSummary: Sendable, Equatable {
 
 /// Reads a batch file (FORMAT.md 6) as a stream, in bounded memory: a 256 KiB read buffer and one
 /// envelope at a time. The header is checked against the real file size before anything is
-/// allocated; the schema and the tombstones are read at `init`; entries come one by one from
+/// allocated; the signed recipients document and the tombstones are read at `init`; entries come one by one from
 /// `next()` (or `forEach`); when they are exhausted, `summary` holds the batch-level result,
 /// including the whole-file checksum, which a stream can only check at the end.
 ///
@@ -89,9 +89,9 @@ public final class BatchReader {
     let shownPath: String
     public let header: BatchHeader
     public let fileSize: Int
-    /// The schema exactly as stored in the batch, and decoded.
-    public let schemaBytes: [UInt8]
-    public let schema: Schema
+    /// The store's signed recipients document the batch carries (form and signature checked; which
+    /// organisation key may sign it is for the caller to check), with its questionnaires.
+    public let recipients: SignedRecipients
     /// The withdrawn entry ids the batch carries, in ascending order.
     public let tombstones: [[UInt8]]
     /// Set when `next()` has returned nil.
@@ -135,12 +135,11 @@ public final class BatchReader {
             throw StoreError(.invalidBatch, "\(path) is not a valid Chorus batch: \(error)")
         }
         // The header fits the file size (checked above), so these reads are bounded by the file.
-        var schemaBytes = [UInt8](repeating: 0, count: header.schemaLength)
-        guard try schemaBytes.withUnsafeMutableBytes({ try stream.read(into: $0, hash: true) }) == header.schemaLength else {
-            throw StoreError(.invalidBatch, "\(path) is truncated inside its schema")
+        var document = [UInt8](repeating: 0, count: header.documentLength)
+        guard try document.withUnsafeMutableBytes({ try stream.read(into: $0, hash: true) }) == header.documentLength else {
+            throw StoreError(.invalidBatch, "\(path) is truncated inside its recipients document")
         }
-        self.schemaBytes = schemaBytes
-        schema = try Self.decodeSchema(schemaBytes, path: path)
+        recipients = try Self.decodeRecipients(document, path: path)
         var tombstones: [[UInt8]] = []
         // Not `reserveCapacity(header.tombstoneCount)`: the count fits the file size, but a sparse file
         // makes size cheap (2^32 - 1 tombstones fit a 137 GB file that takes no disk space), and
@@ -161,10 +160,10 @@ public final class BatchReader {
         partial = BatchSummary(path: rawPath, declaredEntries: Int(header.entryCount))
     }
 
-    /// The batch's schema: canonical JSON that passes every rule of FORMAT.md 7.2.
-    static func decodeSchema(_ bytes: [UInt8], path: String) throws -> Schema {
+    /// The batch's signed recipients document (FORMAT.md 7.3): its form, every rule and its signature.
+    static func decodeRecipients(_ bytes: [UInt8], path: String) throws -> SignedRecipients {
         do {
-            return try Schema.decode(canonicalJSON: bytes, source: "its schema")
+            return try SignedRecipients.parse(bytes, source: "its recipients document")
         } catch {
             throw StoreError(.invalidBatch, "\(path) is not a valid Chorus batch: \(error.message)")
         }

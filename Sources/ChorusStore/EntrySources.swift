@@ -66,24 +66,33 @@ public struct SourceSummary: Sendable, Equatable {
 public final class EntrySources {
     public enum Kind: Sendable, Equatable { case store, batch }
 
-    /// One source as given, with its questionnaire.
+    /// One source as given, with its signed recipients.
     public struct Source: Sendable {
         public let path: String
         public let kind: Kind
-        /// The schema of the store, or the one the batch carries; nil when the source is unreadable.
-        public let schema: Schema?
+        /// The store's signed recipients, or those the batch carries; nil when the batch is unreadable.
+        public let recipients: SignedRecipients?
     }
 
     public let sources: [Source]
+    /// Every signed recipients document met (a store's, and those of its batches and of each batch
+    /// given), each checked for its form and signature: the caller checks their organisation keys.
+    public let documents: [SignedRecipients]
+    /// Every questionnaire these documents sign, by digest: an entry is interpreted with the one its
+    /// answers name, and no other.
+    public let questionnaires: [[UInt8]: Schema]
     /// The union of every tombstone found in the sources.
     public let tombstones: Set<[UInt8]>
     private let stores: [String: Store]
-    private var initialProblems: [String] = []
+    /// What was wrong with the sources before any entry was read (a batch that cannot be opened).
+    public private(set) var initialProblems: [String] = []
 
-    /// Opens every source and reads their tombstones. A missing source, or a folder that is not a
-    /// store, throws; a batch file that is not valid is reported by `forEach` and skipped.
+    /// Opens every source and reads their tombstones and signed recipients. A missing source, a folder
+    /// that is not a store, a store that was never signed or whose files disagree with what was
+    /// signed, throws; a batch file that is not valid is reported by `forEach` and skipped.
     public init(paths: [String]) throws {
         var sources: [Source] = []
+        var documents: [SignedRecipients] = []
         var tombstones = Set<[UInt8]>()
         var stores: [String: Store] = [:]
         var problems: [String] = []
@@ -97,11 +106,15 @@ public final class EntrySources {
             if Posix.isDirectory(st) {
                 let store = try Store.open(at: path)
                 stores[path] = store
-                sources.append(Source(path: path, kind: .store, schema: store.config.schema))
+                let signed = try store.requireSignedRecipients()
+                documents.append(signed)
+                sources.append(Source(path: path, kind: .store, recipients: signed))
                 tombstones.formUnion(try store.tombstones())
                 for name in try store.listBatches().batches {
                     do {
-                        tombstones.formUnion(try store.openBatch(name: name).tombstones)
+                        let batch = try store.openBatch(name: name)
+                        tombstones.formUnion(batch.tombstones)
+                        documents.append(batch.recipients)
                     } catch let e as StoreError where e.kind == .invalidBatch {
                         continue // reported when the batch is read
                     }
@@ -110,14 +123,19 @@ public final class EntrySources {
                 do {
                     let reader = try BatchReader(path: path)
                     tombstones.formUnion(reader.tombstones)
-                    sources.append(Source(path: path, kind: .batch, schema: reader.schema))
+                    documents.append(reader.recipients)
+                    sources.append(Source(path: path, kind: .batch, recipients: reader.recipients))
                 } catch let e as StoreError where e.kind == .invalidBatch {
                     problems.append(e.message)
-                    sources.append(Source(path: path, kind: .batch, schema: nil))
+                    sources.append(Source(path: path, kind: .batch, recipients: nil))
                 }
             }
         }
         self.sources = sources
+        self.documents = documents
+        var questionnaires: [[UInt8]: Schema] = [:]
+        for d in documents { for q in d.document.questionnaires { questionnaires[q.digest] = q } }
+        self.questionnaires = questionnaires
         self.tombstones = tombstones
         self.stores = stores
         initialProblems = problems
@@ -172,12 +190,17 @@ public final class EntrySources {
                 }
                 for name in try store.listBatches().batches {
                     do {
-                        try read(try store.openBatch(name: name))
+                        let reader = try store.openBatch(name: name)
+                        guard reader.recipients.document.store == store.config.storeId else {
+                            summary.problems.append("\(reader.shownPath) carries recipients signed for the store \(reader.recipients.document.store), not for \(store.shownPath); it was not read")
+                            continue
+                        }
+                        try read(reader)
                     } catch let e as StoreError where e.kind == .invalidBatch {
                         summary.problems.append(e.message)
                     }
                 }
-            } else if source.kind == .batch, source.schema != nil {
+            } else if source.kind == .batch, source.recipients != nil {
                 do {
                     try read(try BatchReader(path: source.path))
                 } catch let e as StoreError where e.kind == .invalidBatch {

@@ -203,9 +203,6 @@ public final class Store: Sendable {
         return Posix.isLowerHex(name.dropLast(6), count: 32)
     }
 
-    /// The store's schema as it is written into batches: its canonical JSON.
-    public var schemaJSON: [UInt8] { config.schema.canonicalJSON() }
-
     /// Removes crash leftovers from `tmp/` (files no writer holds); returns how many. Never reads them.
     @discardableResult
     public func removeLeftovers() -> Int { DurableFile.removeLeftovers(in: tmp) }
@@ -214,4 +211,77 @@ public final class Store: Sendable {
 extension Folder {
     /// Flushes the folder to disk, so that the names in it survive a crash.
     package func sync() throws(SystemError) { try Posix.sync(fd.raw, path: path) }
+}
+
+// MARK: - The signed recipients
+
+extension Store {
+    /// The file that holds the organisation's signed recipients and questionnaires (FORMAT.md 7.3).
+    public static let recipientsName = "chorus-recipients.signed"
+
+    /// The store's signed recipients document, checked: its form and signature, that it was signed for
+    /// this store, and that the questionnaire in the configuration is the current one it signs (an
+    /// operator who edits `chorus-store.json` is found out here). Nil when the store was never signed.
+    /// Which organisation key may sign it is for the caller to check (`OrganisationPins`).
+    public func signedRecipients() throws -> SignedRecipients? {
+        let shown = Posix.join(shownPath, Self.recipientsName)
+        let bytes: [UInt8]
+        switch Posix.openAt(root.fd.raw, Self.recipientsName, O_RDONLY | O_NOFOLLOW | O_NONBLOCK) {
+        case let .success(fd):
+            do {
+                bytes = try InputFile.readRegular(fd, limit: RecipientsDocument.maxBytes, path: shown)
+            } catch let error as SystemError where error.kind == .notARegularFile || error.kind == .tooLarge {
+                throw StoreError(.notAsSigned, error.message)
+            }
+        case let .failure(e) where e == ENOENT: return nil
+        case let .failure(e) where e == ELOOP:
+            throw StoreError(.notAsSigned, "\(shown) is a symbolic link, which a Chorus store never contains; it was not followed")
+        case let .failure(e): throw SystemError.call("open", shown, e)
+        }
+        let signed = try SignedRecipients.parse(bytes, source: shown)
+        try checkSigned(signed.document, source: shown)
+        return signed
+    }
+
+    /// The signed recipients, or one sentence saying the store was never signed.
+    public func requireSignedRecipients() throws -> SignedRecipients {
+        guard let signed = try signedRecipients() else {
+            throw StoreError(.unsigned, "the store \(shownPath) has no signed recipients yet: the organisation signs them with chorus recipients add --store \(shownPath) --org-key ORG.key PUBLIC-KEY...")
+        }
+        return signed
+    }
+
+    /// A document signed for this store, whose current questionnaire is the configuration's.
+    func checkSigned(_ document: RecipientsDocument, source: String) throws {
+        guard document.store == config.storeId else {
+            throw StoreError(.notAsSigned, "\(source) was signed for the store \(document.store), not for this one (\(config.storeId)); it was copied from another store")
+        }
+        guard document.current.digest == config.schema.digest else {
+            throw StoreError(.notAsSigned, "the questionnaire in \(Posix.join(shownPath, Self.configName)) is not the one the organisation signed in \(source): the configuration was changed; nothing in this store is read with it (the organisation sets a questionnaire with chorus recipients questionnaire)")
+        }
+    }
+
+    /// Replaces the signed recipients with `signed` (after checking it was signed for this store), and
+    /// the configuration's questionnaire with its current one, each atomically and durably: the
+    /// document first, then the configuration (a crash between them leaves them disagreeing, which
+    /// readers refuse until this runs again).
+    public func install(_ signed: SignedRecipients) throws {
+        guard signed.document.store == config.storeId else {
+            throw StoreError(.notAsSigned, "the recipients were signed for the store \(signed.document.store), not for \(shownPath) (\(config.storeId))")
+        }
+        try SystemError.explaining("write the recipients of \(shownPath)", "nothing was changed") {
+            try DurableFile.write(in: root, name: .exactly(Self.recipientsName), staging: tmp, tempPrefix: "", zeroTimes: false, replacing: true) {
+                try $0.write(signed.bytes)
+            }
+            if signed.document.current != config.schema {
+                var updated = config
+                updated.schema = signed.document.current
+                let bytes: [UInt8]
+                do { bytes = try updated.encoded() } catch { throw StoreError(.bug, "cannot encode the configuration of \(shownPath): \(error)") }
+                try DurableFile.write(in: root, name: .exactly(Self.configName), staging: tmp, tempPrefix: "", zeroTimes: false, replacing: true) {
+                    try $0.write(bytes)
+                }
+            }
+        }
+    }
 }

@@ -16,7 +16,7 @@ public struct BatchClosing: Sendable, Equatable {
 
 extension Store {
     /// Closes the inbox into one batch file (FORMAT.md 6): entries in random order, every tombstone of
-    /// the store, the store's schema, and the BLAKE2b-256 checksum. The file is streamed through
+    /// the store, the store's signed recipients (with its questionnaires), and the BLAKE2b-256 checksum. The file is streamed through
     /// `BatchEncoder` (one envelope in memory at a time) into `tmp/` and published by the one
     /// durable-write recipe, without overwriting, as `batches/<32 random hex>.batch`, or as `out` (a
     /// new file, never overwritten; written through a temporary file in `out`'s folder). Only once the
@@ -45,6 +45,8 @@ extension Store {
 
     private func closeBatchLocked(out: String?, progress: ((Int, Int) -> Void)?, checkpoint: (BatchCheckpoint) throws -> Void) throws -> BatchClosing {
         removeLeftovers()
+        // A batch carries the signed recipients, whose questionnaires its readers interpret it with.
+        let recipients = try requireSignedRecipients()
         let listing = try listInbox()
         let withdrawn = try tombstones()
         var kept = listing.unexpected
@@ -72,7 +74,7 @@ extension Store {
 
         // The batch's bytes, streamed through the encoder into the durable writer.
         func fill(_ writer: DurableWriter) throws {
-            let encoder = try BatchEncoder(entryCount: chosen.count, schemaJSON: self.schemaJSON, tombstones: Array(withdrawn)) { bytes in
+            let encoder = try BatchEncoder(entryCount: chosen.count, recipients: recipients, tombstones: Array(withdrawn)) { bytes in
                 try writer.write(bytes)
             }
             for (i, (name, size)) in chosen.enumerated() {

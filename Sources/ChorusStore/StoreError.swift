@@ -11,7 +11,12 @@ public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case notAStore
         /// A store cannot be created there (no parent folder, not empty, a file, a link).
         case cannotCreate
-        /// A file that is not a valid batch (header, schema, tombstones).
+        /// The store has no signed recipients document yet (the organisation has not signed it).
+        case unsigned
+        /// The store's files disagree with what the organisation signed (its configuration's
+        /// questionnaire, or a document signed for another store).
+        case notAsSigned
+        /// A file that is not a valid batch (header, recipients document, tombstones).
         case invalidBatch
         /// An envelope the store does not take (malformed, or its story is over the store's limit).
         case invalidEntry

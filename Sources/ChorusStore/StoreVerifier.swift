@@ -33,6 +33,8 @@ public struct VerifyReport: Sendable, Equatable {
     public var tombstones = 0
     /// Crash leftovers in `tmp/` (files no writer is working on); they are never read.
     public var leftovers = 0
+    /// Whether the store has a valid signed recipients document (stores only).
+    public var signed = false
     /// Names that have no place in a store (wrong names, links, folders).
     public var unexpected = 0
     /// Everything wrong, one sentence each, naming the file.
@@ -110,7 +112,7 @@ public enum StoreVerifier {
             report.problems.append("\(shownStore) is open to other users (mode \(String(st.st_mode & 0o7777, radix: 8))); chorus makes folders 0700")
         }
         for entry in try Posix.listDirectory(store.root.fd.raw, path: shownStore) {
-            if entry.name == Store.configName {
+            if entry.name == Store.configName || entry.name == Store.recipientsName {
                 inspect(store.root.fd, entry.name, Posix.join(shownStore, entry.name), folder: false, timed: false)
             } else if Store.folderNames.contains(entry.name) {
                 inspect(store.root.fd, entry.name, Posix.join(shownStore, entry.name), folder: true, timed: false)
@@ -118,6 +120,16 @@ public enum StoreVerifier {
                 report.unexpected += 1
                 report.problems.append("\(Posix.join(shownStore, Posix.displayName(entry.rawName))) is not part of a Chorus store; it was not read")
             }
+        }
+
+        // The signed recipients: their form and signature, the store they name, and the configuration's
+        // questionnaire against them. (Which organisation key signed them is checked with a key.)
+        do {
+            report.signed = try store.signedRecipients() != nil
+        } catch let e as StoreError {
+            report.problems.append(e.message)
+        } catch let e as CoreError {
+            report.problems.append(e.message)
         }
 
         // Inbox.

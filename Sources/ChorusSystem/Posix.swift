@@ -259,6 +259,25 @@ package enum Posix {
         return out
     }
 
+    /// Creates the folder `path` and the folders above it that are missing, each with exactly `mode`
+    /// (whatever the umask); existing folders are left as they are.
+    package static func makeFolders(_ path: String, mode: mode_t) throws(SystemError) {
+        var components = path.split(separator: "/", omittingEmptySubsequences: false)[...]
+        guard !components.isEmpty, path != "." else { return }
+        var current = path.hasPrefix("/") ? "" : "."
+        if path.hasPrefix("/") { components = components.dropFirst() }
+        for c in components where !c.isEmpty {
+            current += "/" + c
+            if mkdir(current, mode) == 0 {
+                chmod(current, mode)
+            } else if errno != EEXIST {
+                let e = errno
+                let kind: SystemError.Kind = e == EROFS ? .readOnly : e == EACCES || e == EPERM ? .permissionDenied : .cannotCreate
+                throw SystemError(kind, "cannot create folder \(shown(current)): \(SystemError.reason(e))", errno: e)
+            }
+        }
+    }
+
     /// The names in the folder at the user-given `path` (links followed).
     package static func listDirectory(path: String) throws(SystemError) -> [DirEntry] {
         switch openPath(path, O_RDONLY | O_DIRECTORY) {

@@ -19,7 +19,7 @@ struct Chorus: ParsableCommand {
             """,
         version: "1.0.0",
         subcommands: [
-            InitCommand.self, KeygenCommand.self, SubmitCommand.self, WithdrawCommand.self, ImportCommand.self,
+            InitCommand.self, KeygenCommand.self, KeyCommand.self, RecipientsCommand.self, SubmitCommand.self, WithdrawCommand.self, ImportCommand.self,
             BatchCommand.self, ReviewCommand.self, StatsCommand.self, VerifyCommand.self,
         ]
     )

@@ -41,7 +41,9 @@ enum ExitStatus: Int32, Sendable {
             switch e.kind {
             case .invalidKeyName, .invalidPassphrase, .invalidRecipients, .invalidAnswer, .cancelled, .inputEnded, .tooManyAttempts:
                 self = .usage
-            case .invalidKeyFile, .invalidReceipt, .tooLargeToSeal, .invalidStory, .invalidSchema: self = .dataError
+            case .invalidKeyFile, .invalidReceipt, .tooLargeToSeal, .invalidStory, .invalidSchema, .invalidRecipientsDocument,
+                 .untrustedOrganisation, .staleRecipients:
+                self = .dataError
             case .keyReadableByOthers, .wrongPassphrase: self = .permission
             case .outOfMemory, .unreadableStory: self = .ioError
             case .bug: self = .software
@@ -49,7 +51,7 @@ enum ExitStatus: Int32, Sendable {
         case let e as StoreError:
             switch e.kind {
             case .noStore: self = .noInput
-            case .notAStore, .invalidBatch, .invalidEntry: self = .dataError
+            case .notAStore, .invalidBatch, .invalidEntry, .unsigned, .notAsSigned: self = .dataError
             case .cannotCreate: self = .cannotCreate
             case .changedWhileReading: self = .ioError
             case .invalidArgument: self = .usage

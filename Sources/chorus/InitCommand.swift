@@ -35,6 +35,7 @@ struct InitCommand: ChorusCommand {
         let questionnaire = try schema.map { try Schema.load(path: $0) } ?? Schema.builtIn
         if try Store.initialize(at: store, schema: questionnaire, maxStoryBytes: maxStoryBytes) {
             printErr("created the store \(shownPath(store)) (\(questionnaire.fields.count) questions, stories up to \(maxStoryBytes) bytes)")
+            printErr("next, the organisation signs its recipients and questionnaire: chorus recipients add --store \(shownPath(store)) --org-key ORG.key REVIEWER.pub...")
         } else {
             printErr("\(shownPath(store)) is already a Chorus store; nothing was changed")
         }

@@ -22,7 +22,7 @@ struct KeygenCommand: ChorusCommand {
     @Option(help: "A name for the key (1 to 64 printable ASCII characters, no spaces), shown to users.")
     var name: String
 
-    @Option(help: "reviewer (opens answers and story) or analyst (opens answers only).")
+    @Option(help: "reviewer (opens answers and story), analyst (opens answers only), or organisation (signs a store's recipients and questionnaire).")
     var role: Role = .reviewer
 
     @Option(name: .customLong("public-out"), help: "Where to write the public key (default: Keys/NAME.pub).")
@@ -40,12 +40,7 @@ struct KeygenCommand: ChorusCommand {
     func validate() throws {
         // The name becomes part of file names (Keys/NAME.pub, NAME.key) and is shown to users: checked
         // before anything else, so that no path is built from a name with '/', '..' or control characters.
-        guard (1 ... SecretKeyFile.maxNameBytes).contains(name.utf8.count),
-              name.unicodeScalars.allSatisfy({ $0.isASCII && $0.value > 0x20 && $0.value < 0x7f && $0 != ";" && $0 != "/" }),
-              name != ".", name != ".."
-        else {
-            throw ValidationError("--name: a key name must be 1 to \(SecretKeyFile.maxNameBytes) printable ASCII characters without spaces, '/' or ';' (not \"\(displaySafe(name))\")")
-        }
+        guard KeyName.isValid(name) else { throw ValidationError("--name: \(KeyName.rule) (not \"\(displaySafe(name))\")") }
     }
 
     func execute() throws {
@@ -61,16 +56,21 @@ struct KeygenCommand: ChorusCommand {
         try ensureParentFolder(of: secretPath, mode: 0o700)
         try DurableFile.createExclusive(path: secretPath, contents: Array(made.secretFile.utf8))
         do {
-            try DurableFile.createExclusive(path: publicPath, contents: Array(made.recipient.fileText.utf8), publicReadable: true)
+            try DurableFile.createExclusive(path: publicPath, contents: Array(made.publicFile.utf8), publicReadable: true)
         } catch {
             _ = unlink(secretPath)
             throw error
         }
         if cost == .testOnly { warn("this key uses test-only passphrase costs; never use it for real stories") }
-        printErr("made \(role) key '\(name)', fingerprint \(made.recipient.fingerprint)")
-        printErr("  public key: \(shownPath(publicPath))  (give it to submitters)")
-        printErr("  secret key: \(shownPath(secretPath))  (mode 0600; keep it on the reviewer's machine, with its passphrase)")
-        printOut(made.recipient.fingerprint)
+        printErr("made \(role) key '\(name)', fingerprint \(made.info.fingerprint)")
+        if role == .organisation {
+            printErr("  public key: \(shownPath(publicPath))  (publish it and its fingerprint: submitters pin it)")
+            printErr("  secret key: \(shownPath(secretPath))  (mode 0600; it signs the stores' recipients: keep it offline, with its passphrase)")
+        } else {
+            printErr("  public key: \(shownPath(publicPath))  (the organisation signs it into a store's recipients: chorus recipients add)")
+            printErr("  secret key: \(shownPath(secretPath))  (mode 0600; keep it on the \(role)'s machine, with its passphrase)")
+        }
+        printOut(made.info.line)
     }
 
     private func defaultSecretPath() throws -> String {
@@ -88,20 +88,7 @@ struct KeygenCommand: ChorusCommand {
 
 /// Creates the folders above `path` that are missing, with `mode`.
 func ensureParentFolder(of path: String, mode: mode_t) throws {
-    var components = path.split(separator: "/", omittingEmptySubsequences: false).dropLast()
-    guard !components.isEmpty else { return }
-    var current = path.hasPrefix("/") ? "" : "."
-    if path.hasPrefix("/") { components = components.dropFirst() }
-    for c in components where !c.isEmpty {
-        current += "/" + c
-        if mkdir(current, mode) == 0 {
-            chmod(current, mode)  // exactly `mode`, whatever the umask
-        } else if errno != EEXIST {
-            let e = errno
-            let kind: SystemError.Kind = e == EROFS ? .readOnly : e == EACCES || e == EPERM ? .permissionDenied : .cannotCreate
-            throw SystemError(kind, "cannot create folder \(shownPath(current)): \(SystemError.reason(e))", errno: e)
-        }
-    }
+    try Posix.makeFolders(Posix.split(path).folder, mode: mode)
 }
 
 extension Role: ExpressibleByArgument {

@@ -18,6 +18,8 @@ struct ReviewCommand: ChorusCommand {
 
     @OptionGroup var keyOptions: KeyOptions
 
+    @OptionGroup var organisation: OrganisationOptions
+
     @Argument(help: "Batch files and store folders.")
     var sources: [String]
 
@@ -35,6 +37,7 @@ struct ReviewCommand: ChorusCommand {
     func execute() throws {
         let keys = try keyOptions.unlock()
         let entrySources = try EntrySources(paths: sources)
+        try organisation.trust(entrySources.documents, forSealing: false)()
         if !keys.contains(where: { $0.role == .reviewer }) {
             printErr("chorus: the key(s) given are analyst keys: stories need a reviewer key, so only answers are shown")
         }

@@ -22,6 +22,11 @@ struct StatsCommand: ChorusCommand {
 
     @OptionGroup var keyOptions: KeyOptions
 
+    @OptionGroup var organisation: OrganisationOptions
+
+    @Option(help: "Count the entries of this questionnaire (the first 8 or more hex digits of its digest; default: the current one).")
+    var questionnaire: String?
+
     @Argument(help: "Batch files and store folders.")
     var sources: [String]
 
@@ -72,7 +77,9 @@ struct StatsCommand: ChorusCommand {
         // The sources and the tables asked for are checked before the keys are unlocked (which takes
         // seconds with real key costs), so a mistyped field is reported at once.
         let entrySources = try EntrySources(paths: sources)
-        let plan = try StatsPlan(sources: entrySources, tables: tables, months: try months.map(StatsPlan.monthRange), noisy: eps != nil)
+        try organisation.trust(entrySources.documents, forSealing: false)()
+        let plan = try StatsPlan(sources: entrySources, tables: tables, months: try months.map(StatsPlan.monthRange), noisy: eps != nil,
+                                 questionnaire: questionnaire)
         let keys = try keyOptions.unlock()
 
         // The budget is spent before anything is computed, so a refused query reveals nothing.
@@ -105,10 +112,13 @@ struct StatsCommand: ChorusCommand {
             let n = result.outsideMonths
             printErr("chorus: note: \(n) entr\(n == 1 ? "y" : "ies") arrived outside --months \(displaySafe(months)), so \(n == 1 ? "it is" : "they are") left out of the arrival-month table (and counted in the others)")
         }
-        let rejected = result.rejected
-        if rejected > 0 { printErr("chorus: \(rejected) entr\(rejected == 1 ? "y" : "ies"): answers that do not fit the questionnaire; not counted") }
+        if result.otherQuestionnaire > 0 {
+            let n = result.otherQuestionnaire
+            let howMany = n < minCount ? "fewer than \(minCount)" : "\(n)"
+            printErr("chorus: note: \(howMany) entr\(n == 1 ? "y was" : "ies were") sealed under another questionnaire of these sources and \(n == 1 ? "is" : "are") not counted here (count \(n == 1 ? "it" : "them") with --questionnaire; chorus recipients list shows the digests)")
+        }
         let unused = reportUnusedKeys(keys, result.unusedKeys)
-        if result.summary.hasProblems || rejected > 0 || unused { throw exitWith(.dataError) }
+        if result.summary.hasProblems || unused { throw exitWith(.dataError) }
     }
 
     private func defaultLedgerPath() -> String {

@@ -15,9 +15,11 @@ struct SubmitCommand: ChorusCommand {
         abstract: "Seal a story and its answers, and print a receipt.",
         discussion: """
             The story is read from --file, else from standard input when it is not a terminal, else typed \
-            at a prompt after the questions. It is never taken from the command line. It is sealed to the \
-            recipients' public keys before anything is written; stdout then carries exactly one line, the \
-            receipt, which is the only way to withdraw the story later.
+            at a prompt after the questions. It is never taken from the command line. It is sealed, before \
+            anything is written, to the recipients the organisation signed for the store (checked against \
+            the organisation key pinned for it), or with --recipients to keys given by hand; the \
+            recipients are shown first. stdout then carries exactly one line, the receipt, which is the \
+            only way to withdraw the story later.
             """
     )
 
@@ -27,8 +29,10 @@ struct SubmitCommand: ChorusCommand {
     @Option(help: "Write the envelope to this new file instead (to carry and `chorus import` later).")
     var out: String?
 
-    @Option(help: "A recipient's .pub file or a folder of them (repeatable; default ./Keys).")
+    @Option(help: "Seal to these keys instead: a .pub file, a folder of them, or a signed recipients file (repeatable; needed with --out).")
     var recipients: [String] = []
+
+    @OptionGroup var organisation: OrganisationOptions
 
     @Option(name: .customLong("answer"), help: "An answer, FIELD=VALUE (repeatable; FIELD=V1,V2 for several values).")
     var answers: [String] = []
@@ -48,19 +52,37 @@ struct SubmitCommand: ChorusCommand {
         }
         guard (store == nil) != (out == nil) else { throw ValidationError("say where the envelope goes: --store DIR or --out FILE (one of them)") }
         if store != nil && schema != nil { throw ValidationError("--schema goes with --out; a store has its own questionnaire") }
+        if out != nil && recipients.isEmpty {
+            throw ValidationError("with --out, say whom to seal to: --recipients with the store's signed recipients file (chorus-recipients.signed) or public keys")
+        }
     }
 
     func execute() throws {
-        // Where it goes, and the questionnaire that applies.
+        // Where it goes, the questionnaire that applies, and who can open it.
         let target: Store? = try store.map { try Store.open(at: $0) }
-        let questionnaire = try target?.config.schema ?? schema.map { try Schema.load(path: $0) } ?? Schema.builtIn
         let maxStory = target?.config.maxStoryBytes ?? Story.defaultMaxBytes
         if let out, access(out, F_OK) == 0 { throw SystemError(.alreadyExists, "\(shownPath(out)) already exists; chorus never overwrites a file") }
-
-        // Who can open it.
-        let keys = try KeyFiles.loadRecipients(recipients.isEmpty ? ["Keys"] : recipients)
+        var signed: SignedRecipients? = try target?.requireSignedRecipients()
+        var keys: [RecipientKey] = []
+        var byHand: [String] = []
+        for path in recipients {
+            if let doc = try signedRecipientsFile(path) {
+                guard signed == nil || signed!.document.store == doc.document.store else {
+                    throw CoreError(.invalidRecipients, "\(shownPath(path)) holds the recipients of another store (\(doc.document.store))")
+                }
+                signed = signed ?? doc
+                keys += doc.document.recipients
+            } else {
+                byHand.append(path)
+            }
+        }
+        let recordPin = try signed.map { try organisation.trust([$0], forSealing: true) }
+        if !byHand.isEmpty { keys += try KeyFiles.loadRecipients(byHand) }
+        if recipients.isEmpty, let signed { keys = signed.document.recipients }
+        var seen = Set<RecipientKey>()
+        keys = keys.filter { seen.insert($0).inserted }
         guard !keys.isEmpty else {
-            throw CoreError(.invalidRecipients, "no public keys found in \(recipients.isEmpty ? "./Keys" : recipients.map(shownPath).joined(separator: ", ")); give --recipients with at least one reviewer key")
+            throw CoreError(.invalidRecipients, "no public keys found in \(recipients.map(shownPath).joined(separator: ", ")); give --recipients with at least one reviewer key")
         }
         guard keys.contains(where: { $0.role == .reviewer }) else {
             throw CoreError(.invalidRecipients, "no reviewer key among the recipients (\(keys.count) analyst key(s)); a story sealed only to analysts could never be read")
@@ -68,6 +90,9 @@ struct SubmitCommand: ChorusCommand {
         guard keys.count <= EnvelopeFormat.maxStanzas else {
             throw CoreError(.invalidRecipients, "\(keys.count) recipients is more than the \(EnvelopeFormat.maxStanzas) an envelope can hold")
         }
+        if signed != nil && schema != nil { throw CommandError(.usage, "--schema cannot go with signed recipients: they name their own questionnaire") }
+        let questionnaire = try signed?.document.current ?? schema.map { try Schema.load(path: $0) } ?? Schema.builtIn
+        sayRecipients(keys, signedBy: byHand.isEmpty ? signed?.document : nil)
 
         let now = UTCDate.now()
         let submission: Submission
@@ -91,11 +116,23 @@ struct SubmitCommand: ChorusCommand {
                 throw CoreError(.bug, "an entry with this receipt's id already exists (a one-in-2^128 event); nothing was written, please submit again")
             }
         } else if let out {
-            try DurableFile.createExclusive(path: out, contents: envelope)
+            // Times zeroed, as in a store: a copied file must not carry when it was made.
+            try DurableFile.createExclusive(path: out, contents: envelope, zeroTimes: true)
         }
         printOut(receipt.text)
+        // Sealed and stored: only now is the organisation key pinned (a failed submit leaves nothing
+        // behind). The receipt is out first: a pin that cannot be written must not cost it.
+        do { try recordPin?() } catch { printErr("chorus: warning: the organisation key could not be pinned (\(sentence(for: error))); it will be checked again next time") }
         printErr("Your story is sealed\(target != nil ? " and stored" : " into \(shownPath(out!))"). The line above is your receipt: it is shown only once.")
         printErr("Keep it somewhere private. With it, and only with it, you can withdraw your story later (chorus withdraw).")
+    }
+
+    /// The signed recipients in the file `path`, or nil when it is not such a file (a .pub or a folder).
+    private func signedRecipientsFile(_ path: String) throws -> SignedRecipients? {
+        guard case let .success(st) = Posix.statPath(path), Posix.isRegular(st) else { return nil }
+        let bytes = try InputFile.read(path, limit: RecipientsDocument.maxBytes, what: "recipients file")
+        guard bytes.starts(with: Array("{\"format\":\"\(RecipientsDocument.formatName)\"".utf8)) else { return nil }
+        return try SignedRecipients.parse(bytes, source: shownPath(path))
     }
 
     private func readStory(path: String, maxBytes: Int) throws -> SecretBytes {

@@ -15,6 +15,8 @@ struct VerifyCommand: ChorusCommand {
 
     @OptionGroup var keyOptions: KeyOptions
 
+    @OptionGroup var organisation: OrganisationOptions
+
     func validate() throws {
         if sources.isEmpty { throw ValidationError("give at least one batch file or store folder") }
     }
@@ -30,6 +32,7 @@ struct VerifyCommand: ChorusCommand {
         if !keyOptions.keys.isEmpty {
             let keys = try keyOptions.unlock()
             let entrySources = try EntrySources(paths: sources)
+            try organisation.trust(entrySources.documents, forSealing: false)()
             let summary = try Auditor(keys: keys, sections: .storyIfAvailable).run(entrySources) { _ in }
             var line = "opened \(summary.opened) entr\(summary.opened == 1 ? "y" : "ies")"
             if summary.withdrawn > 0 { line += ", \(summary.withdrawn) withdrawn" }

@@ -14,6 +14,7 @@ import Glibc
         p.executableURL = URL(fileURLWithPath: CLI.binary)
         p.arguments = args
         p.currentDirectoryURL = URL(fileURLWithPath: cli.dir)
+        p.environment = chorusEnvironment(in: cli.dir)
         let out = Pipe(), input = Pipe()
         p.standardOutput = out
         p.standardError = FileHandle.nullDevice
@@ -32,7 +33,7 @@ import Glibc
     @Test func killedSubmitsAndBatchesLoseNothingAcknowledged() throws {
         let cli = try CLI()
         try cli.makeKeys(analyst: nil)
-        _ = try cli.run(["init", "--store", "store"])
+        try cli.initStore("store")
         // Calibrate on this machine, now: the kill moments spread over 0 to 1.5 times a normal run, so
         // some processes are killed at every stage and some finish, however loaded the machine is.
         let start = Date()
@@ -80,6 +81,7 @@ import Glibc
         p.executableURL = URL(fileURLWithPath: CLI.binary)
         p.arguments = args
         p.currentDirectoryURL = URL(fileURLWithPath: cli.dir)
+        p.environment = chorusEnvironment(in: cli.dir)
         let input = Pipe()
         p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle.nullDevice
@@ -100,7 +102,7 @@ import Glibc
         var stories: [String] = [], receipts: [String] = []
         for i in 0 ..< 30 {
             let story = "imported story \(i)"
-            let r = try cli.run(["submit", "--out", "env\(i).chorus"] + CLI.answers, stdin: story)
+            let r = try cli.run(["submit", "--out", "env\(i).chorus", "--recipients", "Keys"] + CLI.answers, stdin: story)
             #expect(r.status == 0, "\(r)")
             stories.append(story)
             receipts.append(r.stdout.trimmingCharacters(in: .newlines))

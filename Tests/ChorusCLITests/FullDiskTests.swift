@@ -43,7 +43,7 @@ struct FullDiskTests {
         }
         defer { shell("/bin/umount", ["-l", disk]) }
 
-        #expect(try cli.run(["init", "--store", "disk/store"]).status == 0)
+        try cli.initStore("disk/store")
         try cli.submit("a story that went into a batch, before the disk filled", store: "disk/store")
         #expect(try cli.run(["batch", "--store", "disk/store"]).status == 0)
         try cli.submit("a story in the inbox, before the disk filled", store: "disk/store")
@@ -55,11 +55,14 @@ struct FullDiskTests {
         let submit = try cli.run(["submit", "--store", "disk/store"] + CLI.answers, stdin: "a story written on a full disk")
         #expect(submit.status == 74, "\(submit)")
         #expect(submit.stderr.contains("no space left") && submit.stderr.contains("nothing was stored"), "\(submit)")
-        #expect(submit.stderr.split(separator: "\n").count == 1, "not one sentence: \(submit.stderr)")
+        // Whom it seals to comes first (the recipients and their fingerprints), then one error sentence.
+        let errorLines = submit.stderr.split(separator: "\n").filter { $0.hasPrefix("chorus:") }
+        #expect(errorLines.count == 1, "not one sentence: \(submit.stderr)")
+        #expect(submit.stderr.split(separator: "\n").allSatisfy { $0.hasPrefix("chorus:") || $0.hasPrefix("Sealing to ") || $0.hasPrefix("  ") }, "\(submit.stderr)")
         #expect(submit.stdout.isEmpty, "a receipt was printed for a story that was not stored")
         #expect(files(disk + "/store") == before, "the store changed")
 
-        let out = try cli.run(["submit", "--out", "disk/env.chorus"] + CLI.answers, stdin: "a carried story written on a full disk")
+        let out = try cli.run(["submit", "--out", "disk/env.chorus", "--recipients", "Keys"] + CLI.answers, stdin: "a carried story written on a full disk")
         #expect(out.status == 74, "\(out)")
         #expect(out.stderr.contains("no space left") && out.stderr.contains("nothing was written"), "\(out)")
         #expect(out.stdout.isEmpty)

@@ -117,11 +117,7 @@ struct HygieneTests {
         p.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
         p.arguments = ["--reuid=\(Self.nobody)", "--regid=\(Self.nobody)", "--clear-groups", "--", tool] + args
         p.currentDirectoryURL = URL(fileURLWithPath: dir)
-        var environment = ProcessInfo.processInfo.environment
-        environment["NO_COLOR"] = "1"
-        environment["HOME"] = dir
-        environment["TMPDIR"] = dir + "/tmpdir"
-        p.environment = environment
+        p.environment = chorusEnvironment(in: dir, ["HOME": dir, "TMPDIR": dir + "/tmpdir"])
         let err = FullPipe(), out = Pipe(), stdin = Pipe()
         p.standardError = err.pipe
         p.standardOutput = out
@@ -143,7 +139,7 @@ struct HygieneTests {
         let cli = try CLI.withStore()
         let receipt = try cli.submit("a story to withdraw")
         try cli.write("story.txt", "a story to import")
-        #expect(try cli.run(["submit", "--out", "env.chorus", "--file", "story.txt"] + CLI.answers).status == 0)
+        #expect(try cli.run(["submit", "--out", "env.chorus", "--recipients", "Keys", "--file", "story.txt"] + CLI.answers).status == 0)
         try FileManager.default.createDirectory(atPath: cli.path("tmpdir"), withIntermediateDirectories: true)
         // The unprivileged user owns the folder (keys must stay 0600, so they must be its own).
         #expect(chown(cli.dir, Self.nobody, Self.nobody) == 0)
@@ -205,7 +201,7 @@ struct HygieneTests {
             receipts.append(r.stdout.trimmingCharacters(in: .newlines))
         }
         try cli.write("story.txt", "carried story \(marker)")
-        #expect(try cli.run(["submit", "--out", "env.chorus", "--file", "story.txt"] + CLI.answers, env: env).status == 0)
+        #expect(try cli.run(["submit", "--out", "env.chorus", "--recipients", "Keys", "--file", "story.txt"] + CLI.answers, env: env).status == 0)
         #expect(try cli.run(["import", "--store", "store", "env.chorus"], env: env).status == 0)
         #expect(try cli.run(["batch", "--store", "store"], env: env).status == 0)
         #expect(try cli.run(["withdraw", "--store", "store"], stdin: receipts[0], env: env).status == 0)

@@ -9,6 +9,7 @@ import Testing
         p.executableURL = URL(fileURLWithPath: "/usr/bin/script")
         p.arguments = ["-q", "-e", "-c", command, "/dev/null"]
         p.currentDirectoryURL = URL(fileURLWithPath: cli.dir)
+        p.environment = chorusEnvironment(in: cli.dir)
         let out = Pipe(), inPipe = Pipe()
         p.standardOutput = out
         p.standardError = out
@@ -35,7 +36,7 @@ import Testing
         }
         let cli = try CLI()
         try cli.makeKeys()
-        _ = try cli.run(["init", "--store", "store"])
+        try cli.initStore("store")
         // kind: 1 and 3; setting 1; role 1; year skipped; reported 2; consent 1; the story; Ctrl-D; yes.
         let typed = "1,3\n1\n1\n\n2\n1\nfirst line of the story\nsecond line\n\u{04}y\n"
         let (status, screen) = try runOnTerminal(cli, "\(CLI.binary) submit --store store", typing: typed)
@@ -59,7 +60,7 @@ import Testing
     @Test func declineWritesNothing() throws {
         let cli = try CLI()
         try cli.makeKeys()
-        _ = try cli.run(["init", "--store", "store"])
+        try cli.initStore("store")
         let typed = "1\n1\n1\n\n1\n1\na story I decide not to send\n\u{04}n\n"
         let (status, screen) = try runOnTerminal(cli, "\(CLI.binary) submit --store store", typing: typed)
         #expect(status == 64, "\(screen)")

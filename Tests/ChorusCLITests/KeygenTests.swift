@@ -17,7 +17,7 @@ import Testing
         let pubAttrs = try FileManager.default.attributesOfItem(atPath: cli.path("Keys/alice.pub"))
         #expect((pubAttrs[.posixPermissions] as? Int) == 0o644, "a public key is meant to be read")
         let pub = String(decoding: try cli.read("Keys/alice.pub"), as: UTF8.self)
-        #expect(pub.contains("chorus-pk-reviewer-1:"))
+        #expect(pub.contains("chorus-pk-reviewer-2:"))
         #expect(pub.contains("name: alice"))
 
         let again = try cli.run(["keygen", "--name", "alice", "--role", "reviewer", "--passphrase-file", "p", "--secret-out", "s.key",
@@ -49,7 +49,7 @@ import Testing
     }
 
     @Test(arguments: [
-        (["keygen", "--name", "x", "--role", "admin"], "one of 'reviewer' and 'analyst'"),
+        (["keygen", "--name", "x", "--role", "admin"], "one of 'reviewer', 'analyst' or 'organisation'"),
         (["keygen", "--name", "two words", "--passphrase-file", "p", "--secret-out", "x.key", "--public-out", "x.pub", "--kdf-cost", "test-only"], "key name"),
         (["keygen", "--name", "x", "--kdf-cost", "cheap"], "--kdf-cost"),
         (["keygen"], "--name"),
@@ -65,7 +65,7 @@ import Testing
     @Test func secretKeyReadableByOthersIsRefused() throws {
         let cli = try CLI()
         try cli.makeKeys()
-        try cli.run(["init", "--store", "store"])
+        try cli.initStore("store")
         try cli.submit("a story")
         chmod(cli.path("rev.key"), 0o644)
         let r = try cli.run(["review", "--key", "rev.key", "--passphrase-file", "pass", "store"])
@@ -77,7 +77,7 @@ import Testing
     @Test func wrongPassphraseIsExit77() throws {
         let cli = try CLI()
         try cli.makeKeys()
-        try cli.run(["init", "--store", "store"])
+        try cli.initStore("store")
         try cli.submit("a story")
         try cli.write("wrong", "not the passphrase\n")
         let r = try cli.run(["review", "--key", "rev.key", "--passphrase-file", "wrong", "store"])

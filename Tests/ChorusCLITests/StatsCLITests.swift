@@ -378,7 +378,7 @@ func jsonObject(_ r: Run) throws -> [String: Any] {
         try cli.makeKeys(reviewer: "old", analyst: nil)
         #expect(try cli.run(["keygen", "--name", "new", "--role", "reviewer", "--passphrase-file", "pass", "--secret-out", "new.key",
                              "--public-out", "next/new.pub", "--kdf-cost", "test-only"]).status == 0)
-        #expect(try cli.run(["init", "--store", "store"]).status == 0)
+        try cli.initStore("store")
         for i in 0 ..< 3 { try cli.submit("old \(i)") }
         for i in 0 ..< 3 {
             #expect(try cli.run(["submit", "--store", "store", "--recipients", "next/new.pub"] + CLI.answers, stdin: "new \(i)").status == 0)

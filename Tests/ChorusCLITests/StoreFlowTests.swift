@@ -18,7 +18,7 @@ import ChorusTestSupport
         try cli.write("schema.json", """
             {"fields": [{"id": "where", "label": "Where", "kind": "single", "values": ["here", "there"], "required": true}]}
             """)
-        #expect(try cli.run(["init", "--store", "s", "--schema", "schema.json"]).status == 0)
+        try cli.initStore("s", extra: ["--schema", "schema.json"])
         let ok = try cli.run(["submit", "--store", "s", "--answer", "where=here"], stdin: "story")
         #expect(ok.status == 0, "\(ok)")
         let bad = try cli.run(["submit", "--store", "s", "--answer", "setting=home"], stdin: "story")
@@ -35,7 +35,7 @@ import ChorusTestSupport
     @Test func importTakesThousandsOfPathsAnywhere() throws {
         let cli = try CLI.withStore()
         for name in ["e1", "e2", "e3"] {
-            let r = try cli.run(["submit", "--out", "\(name).env"] + CLI.answers, stdin: "carried story \(name)")
+            let r = try cli.run(["submit", "--out", "\(name).env", "--recipients", "Keys"] + CLI.answers, stdin: "carried story \(name)")
             #expect(r.status == 0, "\(r)")
         }
         let e1 = try cli.read("e1.env")
@@ -125,7 +125,7 @@ import ChorusTestSupport
         // A valid receipt of nothing in this store.
         let other = try CLI()
         try other.makeKeys()
-        _ = try other.run(["init", "--store", "store"])
+        try other.initStore("store")
         let foreign = try other.submit("elsewhere")
         let r = try cli.run(["withdraw", "--store", "store"], stdin: foreign)
         #expect(r.status == 66, "\(r)")

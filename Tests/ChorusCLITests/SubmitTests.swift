@@ -16,9 +16,9 @@ import Testing
     @Test func fromFileAndToOutThenImport() throws {
         let cli = try CLI.withStore()
         try cli.write("story.txt", "a story from a file")
-        let r = try cli.run(["submit", "--out", "env.chorus", "--file", "story.txt"] + CLI.answers)
+        let r = try cli.run(["submit", "--out", "env.chorus", "--recipients", "Keys", "--file", "story.txt"] + CLI.answers)
         #expect(r.status == 0, "\(r)")
-        let again = try cli.run(["submit", "--out", "env.chorus", "--file", "story.txt"] + CLI.answers)
+        let again = try cli.run(["submit", "--out", "env.chorus", "--recipients", "Keys", "--file", "story.txt"] + CLI.answers)
         #expect(again.status == 73, "never overwrites")
         let imp = try cli.run(["import", "--store", "store", "env.chorus"])
         #expect(imp.status == 0, "\(imp)")
@@ -31,8 +31,8 @@ import Testing
     @Test func importReportsEachBadFileAndKeepsGoing() throws {
         let cli = try CLI.withStore()
         try cli.write("story.txt", "a story")
-        _ = try cli.run(["submit", "--out", "good1", "--file", "story.txt"] + CLI.answers)
-        _ = try cli.run(["submit", "--out", "good2", "--file", "story.txt"] + CLI.answers)
+        _ = try cli.run(["submit", "--out", "good1", "--recipients", "Keys", "--file", "story.txt"] + CLI.answers)
+        _ = try cli.run(["submit", "--out", "good2", "--recipients", "Keys", "--file", "story.txt"] + CLI.answers)
         try cli.write("junk", "not an envelope at all")
         var truncated = try cli.read("good2")
         truncated.removeLast(10)
@@ -114,7 +114,7 @@ import Testing
         try cli.submit("the story with \(marker) inside")
         _ = try cli.run(["batch", "--store", "store"])
         try cli.write("s.txt", "file story \(marker)")
-        _ = try cli.run(["submit", "--out", "env", "--file", "s.txt"] + CLI.answers)
+        _ = try cli.run(["submit", "--out", "env", "--recipients", "Keys", "--file", "s.txt"] + CLI.answers)
         for file in cli.allFiles(under: cli.path("store")) + [cli.path("env")] {
             let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: file)))
             #expect(!String(decoding: bytes, as: UTF8.self).contains(marker), "\(file) holds the story in clear")

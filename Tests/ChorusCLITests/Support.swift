@@ -10,6 +10,16 @@ struct Run: CustomStringConvertible {
     var description: String { "exit \(status)\nstdout: \(stdout)\nstderr: \(stderr)" }
 }
 
+/// The environment every test run of `chorus` gets: this process's, without colour, with the
+/// configuration folder (organisation pins, default key paths) inside `dir`, then `extra`.
+func chorusEnvironment(in dir: String, _ extra: [String: String] = [:]) -> [String: String] {
+    var environment = ProcessInfo.processInfo.environment
+    environment["NO_COLOR"] = "1"
+    environment["XDG_CONFIG_HOME"] = dir + "/config"
+    for (k, v) in extra { environment[k] = v }
+    return environment
+}
+
 /// Runs the built `chorus` binary as a user would, in a temporary working folder.
 final class CLI: @unchecked Sendable {
     static let binary: String = {
@@ -35,14 +45,13 @@ final class CLI: @unchecked Sendable {
 
     @discardableResult
     func run(_ args: [String], stdin: String? = nil, stdinBytes: [UInt8]? = nil, env: [String: String] = [:]) throws -> Run {
+        // A command that fails before reading its input closes the pipe: that must not kill the tests.
+        _ = ignoreSIGPIPE
         let p = Process()
         p.executableURL = URL(fileURLWithPath: CLI.binary)
         p.arguments = args
         p.currentDirectoryURL = URL(fileURLWithPath: dir)
-        var environment = ProcessInfo.processInfo.environment
-        environment["NO_COLOR"] = "1"
-        for (k, v) in env { environment[k] = v }
-        p.environment = environment
+        p.environment = chorusEnvironment(in: dir, env)
         let out = Pipe(), err = Pipe(), input = Pipe()
         p.standardOutput = out
         p.standardError = err
@@ -78,9 +87,15 @@ final class CLI: @unchecked Sendable {
     static let answers = ["--answer", "kind=verbal,physical", "--answer", "setting=workplace", "--answer", "perpetrator-role=supervisor",
                           "--answer", "reported=no", "--answer", "consent=counts-only"]
 
-    /// A reviewer key `rev` and an analyst key `ana` (test-only passphrase costs), public keys in ./Keys.
+    /// A reviewer key `rev` and an analyst key `ana` (test-only passphrase costs), public keys in
+    /// ./Keys, and the organisation key `org` (org.key, org.pub) that signs stores' recipients.
     func makeKeys(reviewer: String = "rev", analyst: String? = "ana") throws {
         try write("pass", "a passphrase for tests\n")
+        if access(path("org.key"), F_OK) != 0 {
+            let o = try run(["keygen", "--name", "org", "--role", "organisation", "--passphrase-file", "pass", "--secret-out", "org.key",
+                             "--public-out", "org.pub", "--kdf-cost", "test-only"])
+            #expect(o.status == 0, "\(o)")
+        }
         let r = try run(["keygen", "--name", reviewer, "--role", "reviewer", "--passphrase-file", "pass", "--secret-out", "\(reviewer).key", "--kdf-cost", "test-only"])
         #expect(r.status == 0, "\(r)")
         if let analyst {
@@ -89,13 +104,26 @@ final class CLI: @unchecked Sendable {
         }
     }
 
-    /// A CLI folder with keys (`rev`, `ana`) and an initialised store `store`.
+    /// A CLI folder with keys (`rev`, `ana`, `org`) and an initialised store `store` whose
+    /// recipients, rev and ana, are signed by org.
     static func withStore() throws -> CLI {
         let cli = try CLI()
         try cli.makeKeys()
-        let r = try cli.run(["init", "--store", "store"])
-        #expect(r.status == 0, "\(r)")
+        try cli.initStore("store")
         return cli
+    }
+
+    /// Initialises `store` and signs `recipients` (public key files or folders) into it with org.key.
+    func initStore(_ store: String, recipients: [String] = ["Keys"], extra: [String] = []) throws {
+        let r = try run(["init", "--store", store] + extra)
+        #expect(r.status == 0, "\(r)")
+        try signRecipients(store, recipients)
+    }
+
+    /// `chorus recipients add` of `keys` to `store`, signed with org.key.
+    func signRecipients(_ store: String, _ keys: [String]) throws {
+        let r = try run(["recipients", "add", "--store", store, "--org-key", "org.key", "--passphrase-file", "pass"] + keys)
+        #expect(r.status == 0, "\(r)")
     }
 
     /// Submits a story into `store` and returns the receipt.

@@ -25,15 +25,15 @@ import ChorusCrypto
         ]
         var rng = SystemRandomNumberGenerator()
         for schema in [Schema.builtIn, custom] {
-            let acceptor = AnswersAcceptor(schema: schema, currentYear: year)
+            let acceptor = AnswersAcceptor(schema: schema)
             var accepted = 0
             for _ in 0 ..< 3000 {
                 var fields: [String: [String]] = [:]
                 for (id, options) in candidates where Int.random(in: 0 ..< 10, using: &rng) < (schema.field(id) == nil ? 1 : 8) {
                     fields[id] = options.randomElement(using: &rng)!
                 }
-                guard let answers = try? AnswersText(arrivalMonth: "2026-05", fields: fields) else { continue }
-                let expected = schema.accepts(answers, currentYear: year)
+                guard let answers = try? AnswersText(arrivalMonth: "2026-05", questionnaire: schema.digest, fields: fields) else { continue }
+                let expected = schema.accepts(answers)
                 #expect(acceptor.accepts(answers) == expected, "\(fields)")
                 if expected { accepted += 1 }
             }
@@ -42,12 +42,13 @@ import ChorusCrypto
     }
 
     @Test func theFastAnswersDecoderAgreesWithTheCheckedOne() throws {
+        let q = "questionnaire=" + Hex.encode(Schema.builtIn.digest) + "\n"
         let samples = [
-            "chorus-answers-1\narrival=2026-11\n",
-            "chorus-answers-1\narrival=2026-11\nconsent=counts-only\nkind=physical,verbal\nsetting=workplace\nyear=2019\n",
-            "chorus-answers-1\narrival=0000-01\na=0,1,a-\nb-9=z\n",
+            "chorus-answers-2\narrival=2026-11\n" + q,
+            "chorus-answers-2\narrival=2026-11\n" + q + "consent=counts-only\nkind=physical,verbal\nsetting=workplace\nyear=2019\n",
+            "chorus-answers-2\narrival=2000-01\n" + q + "a=0,1,a-\nb-9=z\n",
         ]
-        let alphabet = Array("chorus-answers-1\narrival=2026-11,x09az-=A \u{0}".utf8)
+        let alphabet = Array("chorus-answers-2\narrival=2026-11,x09azf-=A \u{0}questionnaire".utf8)
         var rng = SystemRandomNumberGenerator()
         for sample in samples {
             let bytes = Array(sample.utf8)
@@ -69,8 +70,8 @@ import ChorusCrypto
             }
         }
         // Over 64 fields and over 4096 bytes: refused by both.
-        let many = "chorus-answers-1\narrival=2026-11\n" + (0 ..< 65).map { "f\(String(format: "%03d", $0))=x\n" }.joined()
-        let long = "chorus-answers-1\narrival=2026-11\n" + (0 ..< 90).map { "f\(String(format: "%03d", $0))=\(String(repeating: "v", count: 44))\n" }.joined()
+        let many = "chorus-answers-2\narrival=2026-11\n" + q + (0 ..< 65).map { "f\(String(format: "%03d", $0))=x\n" }.joined()
+        let long = "chorus-answers-2\narrival=2026-11\n" + q + (0 ..< 90).map { "f\(String(format: "%03d", $0))=\(String(repeating: "v", count: 44))\n" }.joined()
         for text in [many, long] {
             let b = Array(text.utf8)
             #expect(b.withUnsafeBytes { AnswersText.decodeCanonical($0) } == nil)

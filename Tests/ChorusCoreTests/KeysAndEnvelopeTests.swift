@@ -104,7 +104,7 @@ import ChorusTestSupport
 
 @Suite struct EnvelopeTests {
     let story = Array("my story, with a unique marker Q7X9-STORY".utf8)
-    let answers = try! AnswersText(arrivalMonth: "2026-11", fields: ["setting": ["home"], "consent": ["counts-only"]]).encoded()
+    let answers = try! AnswersText(arrivalMonth: "2026-11", questionnaire: Schema.builtIn.digest, fields: ["setting": ["home"], "consent": ["counts-only"]]).encoded()
 
     @Test func reviewerAndAnalyst() throws {
         let (rf, rr) = try makeKey("rev", .reviewer)

@@ -352,8 +352,9 @@ let badSchemaCases: [BadSchemaCase] = [
         static let complete = ["kind=verbal,physical", "setting=workplace", "perpetrator-role=colleague", "year=2019",
                                "reported=no", "consent=counts-only"]
         static let expected = """
-        chorus-answers-1
+        chorus-answers-2
         arrival=2026-11
+        questionnaire=37e364ed26096823214fa43a6a7f588e7a9f4d90fb385b9389f7e6378717020b
         consent=counts-only
         kind=physical,verbal
         perpetrator-role=colleague

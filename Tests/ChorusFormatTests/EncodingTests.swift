@@ -54,34 +54,37 @@ import Testing
 }
 
 @Suite struct AnswersTextTests {
-    let sample = "chorus-answers-1\narrival=2026-11\nconsent=counts-only\nkind=physical,verbal\nsetting=workplace\n"
+    static let digest = [UInt8](repeating: 0x0f, count: 32)
+    static let q = "questionnaire=" + String(repeating: "0f", count: 32) + "\n"
+    let sample = "chorus-answers-2\narrival=2026-11\n" + AnswersTextTests.q + "consent=counts-only\nkind=physical,verbal\nsetting=workplace\n"
 
     @Test func encodesCanonically() throws {
-        let a = try AnswersText(arrivalMonth: "2026-11", fields: ["setting": ["workplace"], "kind": ["verbal", "physical", "verbal"], "consent": ["counts-only"]])
+        let a = try AnswersText(arrivalMonth: "2026-11", questionnaire: Self.digest,
+                                fields: ["setting": ["workplace"], "kind": ["verbal", "physical", "verbal"], "consent": ["counts-only"]])
         #expect(String(decoding: a.encoded(), as: UTF8.self) == sample)
         let back = try Array(sample.utf8).withUnsafeBytes { try AnswersText.decode($0) }
         #expect(back == a)
     }
 
     @Test(arguments: [
-        "", "chorus-answers-1\n", "chorus-answers-2\narrival=2026-11\n", "chorus-answers-1\narrival=2026-11",
-        "chorus-answers-1\narrival=2026-13\n", "chorus-answers-1\narrival=26-11\n", "chorus-answers-1\narrival=2026-11\n\n",
-        "chorus-answers-1\narrival=2026-11\nkind=verbal,physical\n", "chorus-answers-1\narrival=2026-11\nkind=verbal,verbal\n",
-        "chorus-answers-1\narrival=2026-11\nsetting=home\nkind=verbal\n", "chorus-answers-1\narrival=2026-11\nkind=\n",
-        "chorus-answers-1\narrival=2026-11\nkind=Verbal\n", "chorus-answers-1\narrival=2026-11\nkind verbal\n",
-        "chorus-answers-1\narrival=2026-11\narrival=verbal\n", "chorus-answers-1\narrival=2026-11\nkind=verbal\r\n",
-        "chorus-answers-1\narrival=2026-11\nkind=-verbal\n", "chorus-answers-1\narrival=2026-11\nkind=v\u{0430}rbal\n",
-        "chorus-answers-1\narrival=2026-11\n9kind=verbal\n", "chorus-answers-1\narrival=2026-11\nkind=a,,b\n",
-    ])
+        "", "chorus-answers-2\n", "chorus-answers-2\narrival=2026-11\n", "chorus-answers-1\narrival=2026-11\n" + AnswersTextTests.q,
+        "chorus-answers-2\narrival=2026-11\n" + AnswersTextTests.q.dropLast(), "chorus-answers-2\narrival=1999-12\n" + AnswersTextTests.q,
+        "chorus-answers-2\narrival=2026-13\n" + AnswersTextTests.q, "chorus-answers-2\narrival=26-11\n" + AnswersTextTests.q, "chorus-answers-2\narrival=2026-11\n" + AnswersTextTests.q + "\n",
+        "chorus-answers-2\narrival=2026-11\nquestionnaire=" + String(repeating: "0F", count: 32) + "\n",
+        "chorus-answers-2\n" + AnswersTextTests.q + "arrival=2026-11\n",
+    ] + [
+        "kind=verbal,physical\n", "kind=verbal,verbal\n", "setting=home\nkind=verbal\n", "kind=\n", "kind=Verbal\n", "kind verbal\n",
+        "arrival=verbal\n", "questionnaire=x\n", "kind=verbal\r\n", "kind=-verbal\n", "kind=v\u{0430}rbal\n", "9kind=verbal\n", "kind=a,,b\n",
+    ].map { "chorus-answers-2\narrival=2026-11\n" + AnswersTextTests.q + $0 })
     func rejectsNonCanonical(_ text: String) {
         #expect(throws: FormatError.self) { try Array(text.utf8).withUnsafeBytes { try AnswersText.decode($0) } }
     }
 
     @Test func rejectsOversizedAnswers() {
         let many = Dictionary(uniqueKeysWithValues: (0 ..< 65).map { ("f\($0)", ["x"]) })
-        #expect(throws: FormatError.self) { try AnswersText(arrivalMonth: "2026-11", fields: many) }
+        #expect(throws: FormatError.self) { try AnswersText(arrivalMonth: "2026-11", questionnaire: Self.digest, fields: many) }
         let long = ["kind": (0 ..< 200).map { "value-number-\($0)-with-some-length" }]
-        #expect(throws: FormatError.self) { try AnswersText(arrivalMonth: "2026-11", fields: long) }
+        #expect(throws: FormatError.self) { try AnswersText(arrivalMonth: "2026-11", questionnaire: Self.digest, fields: long) }
     }
 }
 
@@ -95,14 +98,18 @@ import Testing
     }
 
     @Test(arguments: [
-        ("", "no key line"),
-        ("chorus-pk-reviewer-1:" + String(repeating: "ab", count: 31), "64 lowercase hex"),
-        ("chorus-pk-reviewer-1:" + String(repeating: "AB", count: 32), "64 lowercase hex"),
-        ("chorus-pk-reviewer-1:" + String(repeating: "ab", count: 32) + " ", "64 lowercase hex"),
-        ("chorus-pk-admin-1:" + String(repeating: "ab", count: 32), "does not start with"),
-        ("chorus-pk-reviewer-1:" + String(repeating: "ab", count: 32) + "\nchorus-pk-reviewer-1:" + String(repeating: "ab", count: 32), "more than one key line"),
+        ("", "line feed"),
+        ("\n", "no key line"),
+        ("chorus-pk-reviewer-2:" + String(repeating: "ab", count: 31) + "\n", "64 lowercase hex"),
+        ("chorus-pk-reviewer-2:" + String(repeating: "AB", count: 32) + "\n", "64 lowercase hex"),
+        ("chorus-pk-reviewer-2:" + String(repeating: "ab", count: 32) + " \n", "64 lowercase hex"),
+        ("chorus-pk-reviewer-2:" + String(repeating: "ab", count: 32), "line feed"),
+        ("chorus-pk-reviewer-2:" + String(repeating: "ab", count: 32) + "\r\n", "carriage return"),
+        ("chorus-pk-reviewer-1:" + String(repeating: "ab", count: 32) + "\n", "unsupported version 1"),
+        ("chorus-pk-admin-2:" + String(repeating: "ab", count: 32) + "\n", "does not start with"),
+        ("chorus-pk-reviewer-2:" + String(repeating: "ab", count: 32) + "\nchorus-pk-reviewer-2:" + String(repeating: "ab", count: 32) + "\n", "more than one key line"),
         ("-----BEGIN CHORUS SECRET KEY-----\nAAAA\n-----END CHORUS SECRET KEY-----\n", "SECRET key"),
-        ("age1qyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqs", "does not start with"),
+        ("age1qyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqs\n", "does not start with"),
     ])
     func publicKeyRejects(_ text: String, _ words: String) {
         do {

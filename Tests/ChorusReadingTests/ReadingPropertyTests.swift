@@ -55,7 +55,7 @@ import ChorusTestSupport
             var inbox: [[UInt8]] = [], batch: [[UInt8]] = [], tombstones: [[UInt8]] = []
             var all: [[UInt8]] = []
             for item in run.items {
-                let answers = try AnswersText(arrivalMonth: "2026-03", fields: [
+                let answers = try AnswersText(arrivalMonth: "2026-03", questionnaire: Schema.builtIn.digest, fields: [
                     "kind": ["verbal"], "setting": [settings[item.setting]], "perpetrator-role": ["other"],
                     "reported": ["no"], "consent": ["counts-only"],
                 ]).encoded()
@@ -83,7 +83,7 @@ import ChorusTestSupport
             for e in inbox { try store.publish(envelope: e) }
             for t in tombstones { try store.addTombstone(id: t) }
             let batchPath = dir.sub("carried.batch")
-            try BatchWriter.create(path: batchPath, schema: .builtIn, entryCount: batch.count) { encoder in
+            try BatchWriter.create(path: batchPath, recipients: try store.requireSignedRecipients(), entryCount: batch.count) { encoder in
                 for e in batch { try encoder.append(envelope: e) }
             }
             let keys = [[Self.keys.reviewer], [Self.keys.analyst, Self.keys.reviewer], [Self.keys.second, Self.keys.analyst]][run.keys]

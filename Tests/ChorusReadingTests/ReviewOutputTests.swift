@@ -39,7 +39,7 @@ import ChorusTestSupport
         return story.withUnsafeBytes { ReviewJSON.line(answers: answers, story: $0) }
     }
 
-    let answers = try! AnswersText(arrivalMonth: "2026-11", fields: [
+    let answers = try! AnswersText(arrivalMonth: "2026-11", questionnaire: Schema.builtIn.digest, fields: [
         "setting": ["work"], "consent": ["quote-anonymously"], "kind": ["verbal", "online", "physical"], "a-b": ["x-1"], "year": ["2019"],
     ])
 
@@ -58,7 +58,7 @@ import ChorusTestSupport
         for s in stories {
             #expect(line(answers, Array(s.utf8)) == (try reference(answers, s)), "\(s.debugDescription)")
         }
-        let countsOnly = try AnswersText(arrivalMonth: "2025-01", fields: ["consent": ["counts-only"]])
+        let countsOnly = try AnswersText(arrivalMonth: "2025-01", questionnaire: Schema.builtIn.digest, fields: ["consent": ["counts-only"]])
         #expect(line(countsOnly, nil) == (try reference(countsOnly, nil)))
         #expect(line(countsOnly, Array("x".utf8)) == (try reference(countsOnly, "x")))
         // Random byte strings, mostly invalid UTF-8: replaced as String(decoding:) replaces them.

@@ -33,7 +33,7 @@ struct RunFixture {
         var fields: [String: [String]] = ["setting": [setting], "kind": ["other"], "perpetrator-role": ["other"], "reported": ["no"],
                                           "consent": ["counts-only"]]
         for (k, v) in extra { fields[k] = v }
-        return try AnswersText(arrivalMonth: month, fields: fields).encoded()
+        return try AnswersText(arrivalMonth: month, questionnaire: Schema.builtIn.digest, fields: fields).encoded()
     }
 
     func seal(_ story: String, answers: [UInt8]) throws -> [UInt8] {
@@ -87,7 +87,7 @@ func spearman(_ positions: [Int]) -> Double {
             try fx.store.publish(envelope: e, removingLeftovers: false)
         }
         let batch = fx.dir.sub("big.batch")
-        try BatchWriter.create(path: batch, schema: .builtIn, entryCount: envelopes.count) { encoder in
+        try BatchWriter.create(path: batch, recipients: try fx.store.requireSignedRecipients(), entryCount: envelopes.count) { encoder in
             for e in envelopes { try encoder.append(envelope: e) }
         }
         let tmp = fx.dir.sub("tmp")
@@ -132,7 +132,7 @@ func spearman(_ positions: [Int]) -> Double {
         let answers = try RunFixture.answers()
         let envelopes = try (0 ..< 400).map { try fx.seal("ordered \($0)", answers: answers) }
         let batch = fx.dir.sub("ordered.batch")
-        try BatchWriter.create(path: batch, schema: .builtIn, entryCount: envelopes.count) { encoder in
+        try BatchWriter.create(path: batch, recipients: try fx.store.requireSignedRecipients(), entryCount: envelopes.count) { encoder in
             for e in envelopes { try encoder.append(envelope: e) }
         }
         var orders: [[Int]] = []
@@ -185,7 +185,7 @@ func spearman(_ positions: [Int]) -> Double {
             if i % 2 == 0 { try fx.store.publish(envelope: e) } else { batchEntries.append(e) }
         }
         let batch = fx.dir.sub("half.batch")
-        try BatchWriter.create(path: batch, schema: .builtIn, entryCount: batchEntries.count) { encoder in
+        try BatchWriter.create(path: batch, recipients: try fx.store.requireSignedRecipients(), entryCount: batchEntries.count) { encoder in
             for e in batchEntries { try encoder.append(envelope: e) }
         }
         let sources = try EntrySources(paths: [fx.store.path, batch])
@@ -199,7 +199,7 @@ func spearman(_ positions: [Int]) -> Double {
         }
         for (i, setting) in Self.settings.enumerated() { #expect(p.cells[i] == .exact(expected[setting] ?? 0), "\(setting)") }
         #expect(p.entries == .exact(120))
-        #expect(result.rejected == 0 && result.outsideMonths == 0 && !result.summary.hasProblems)
+        #expect(result.otherQuestionnaire == 0 && result.outsideMonths == 0 && !result.summary.hasProblems)
     }
 
     @Test func answersThatDoNotFitAndMonthsOutsideTheRangeAreCounted() throws {
@@ -212,7 +212,7 @@ func spearman(_ positions: [Int]) -> Double {
         let plan = try StatsPlan(sources: sources, tables: ["arrival-month", "setting"], months: months, noisy: false)
         #expect(plan.tables.count == 2)
         let result = try StatsRun(plan: plan, keys: [fx.analyst], policy: try DisclosurePolicy(minCount: 2)).run(sources)
-        #expect(result.rejected == 1)
+        #expect(result.summary.problems == [Auditor.answersNotFitting: 1])
         #expect(result.outsideMonths == 1)
         #expect(result.reports.count == 2)
     }

@@ -14,12 +14,12 @@ import Glibc
 @Suite("Batch files: closing and reading")
 struct BatchFileTests {
     /// Parses a batch byte by byte as FORMAT.md 6 says, independently of `BatchReader`.
-    static func parseBySpec(_ b: [UInt8]) -> (schema: [UInt8], tombstones: [[UInt8]], entries: [[UInt8]])? {
+    static func parseBySpec(_ b: [UInt8]) -> (document: [UInt8], tombstones: [[UInt8]], entries: [[UInt8]])? {
         func u(_ at: Int, _ n: Int) -> UInt64 { b[at ..< at + n].reduce(0) { $0 << 8 | UInt64($1) } }
-        guard b.count >= 57, Array(b[0 ..< 8]) == Array("CHORUS-B".utf8), b[8] == 1 else { return nil }
+        guard b.count >= 57, Array(b[0 ..< 8]) == Array("CHORUS-B".utf8), b[8] == 2 else { return nil }
         let e = Int(u(9, 8)), t = Int(u(17, 4)), c = Int(u(21, 4))
         var at = 25
-        let schema = Array(b[at ..< at + c]); at += c
+        let document = Array(b[at ..< at + c]); at += c
         var tombstones: [[UInt8]] = []
         for _ in 0 ..< t { tombstones.append(Array(b[at ..< at + 32])); at += 32 }
         var entries: [[UInt8]] = []
@@ -28,10 +28,10 @@ struct BatchFileTests {
             entries.append(Array(b[at ..< at + n])); at += n
         }
         guard at == b.count - 32, Array(b[at...]) == BLAKE2b.hash(Array(b[..<at])) else { return nil }
-        return (schema, tombstones, entries)
+        return (document, tombstones, entries)
     }
 
-    @Test("round trip: every entry exactly once, shuffled, with the schema, the sorted tombstones and the checksum")
+    @Test("round trip: every entry exactly once, shuffled, with the signed recipients, the sorted tombstones and the checksum")
     func roundTrip() throws {
         let dir = ScratchDir()
         let store = try makeStore(dir)
@@ -57,7 +57,7 @@ struct BatchFileTests {
         // Byte for byte as the spec says.
         let bytes = try #require(readFile(path))
         let spec = try #require(Self.parseBySpec(bytes))
-        #expect(spec.schema == Schema.builtIn.canonicalJSON())
+        #expect(spec.document == (try store.requireSignedRecipients()).bytes)
         #expect(spec.tombstones == withdrawn.sorted { $0.lexicographicallyPrecedes($1) })
         #expect(spec.entries.count == 40 && Set(spec.entries) == Set(published))
         // Shuffled: neither in arrival order nor in name order (each has probability 1/40!).
@@ -70,7 +70,7 @@ struct BatchFileTests {
         #expect(read.bad.isEmpty)
         #expect(read.tombstones == spec.tombstones)
         #expect(read.summary.isIntact && read.summary.hashMatches && read.summary.envelopes == 40)
-        #expect(try BatchReader(path: path).schema == .builtIn)
+        #expect(try BatchReader(path: path).recipients.document.current == .builtIn)
     }
 
     @Test("an entry read again by its offset is the bytes read the first time; past the end is an error")

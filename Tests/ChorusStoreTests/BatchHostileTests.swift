@@ -114,22 +114,26 @@ struct BatchHostileTests {
 
     static var headerCases: [HeaderCase] {
         var badMagic = good; badMagic[0] = 0x63
-        var badVersion = good; badVersion[8] = 2
+        var badVersion = good; badVersion[8] = 1
         let id1 = [UInt8](repeating: 1, count: 32), id2 = [UInt8](repeating: 2, count: 32)
         return [
             HeaderCase(name: "wrong magic", bytes: badMagic, fragment: "wrong magic"),
-            HeaderCase(name: "version 2", bytes: badVersion, fragment: "unsupported version 2"),
+            HeaderCase(name: "version 1", bytes: badVersion, fragment: "unsupported version 1"),
             HeaderCase(name: "2^60 entries", bytes: handBatch(entries: envelopes, entryCount: 1 << 60), fragment: "declares 1152921504606846976 entries"),
             HeaderCase(name: "2^64-1 entries", bytes: handBatch(entryCount: UInt64.max), fragment: "entries, more than"),
             HeaderCase(name: "4 billion tombstones", bytes: handBatch(tombstoneCount: UInt32.max), fragment: "4294967295 tombstones"),
-            HeaderCase(name: "schema longer than the limit", bytes: handBatch(schemaLength: UInt32.max), fragment: "larger than the limit"),
-            HeaderCase(name: "schema longer than the file", bytes: handBatch(schemaLength: 1_048_576), fragment: "more than the file holds"),
+            HeaderCase(name: "document longer than the limit", bytes: handBatch(documentLength: UInt32.max), fragment: "larger than the limit"),
+            HeaderCase(name: "document longer than the file", bytes: handBatch(documentLength: 4_000_000), fragment: "more than the file holds"),
             HeaderCase(name: "tombstones out of order", bytes: handBatch(tombstones: [id2, id1]), fragment: "strictly ascending"),
             HeaderCase(name: "tombstone repeated", bytes: handBatch(tombstones: [id1, id1]), fragment: "strictly ascending"),
-            HeaderCase(name: "schema not JSON", bytes: handBatch(schema: Array("{nope".utf8)), fragment: "its schema"),
-            HeaderCase(name: "schema without fields", bytes: handBatch(schema: Array(#"{"fields":[]}"#.utf8)), fragment: "its schema"),
-            HeaderCase(name: "schema not canonical", bytes: handBatch(schema: Array(#"{ "fields":[{"id":"a","kind":"single","label":"A","required":true,"values":["x"]}]}"#.utf8)),
-                       fragment: "its schema"),
+            HeaderCase(name: "document not JSON", bytes: handBatch(document: Array("{nope\ned25519:\(String(repeating: "0", count: 128))\n".utf8)),
+                       fragment: "its recipients document"),
+            HeaderCase(name: "document unsigned", bytes: handBatch(document: Array(handDocument.prefix { $0 != 0x0a }) + [0x0a]),
+                       fragment: "its recipients document"),
+            HeaderCase(name: "document with a questionnaire edited (its signature fails)",
+                       bytes: handBatch(document: Array(String(decoding: handDocument, as: UTF8.self)
+                           .replacingOccurrences(of: #""kind":"single","label":"Where it happened""#, with: #""kind":"multiple","label":"Where it happened""#).utf8)),
+                       fragment: "signature does not verify"),
             HeaderCase(name: "empty file", bytes: [], fragment: "truncated"),
             HeaderCase(name: "an envelope, not a batch", bytes: envelopes[0], fragment: "wrong magic"),
         ]

@@ -133,11 +133,11 @@ struct HostileStoreTests {
 
         // 2^32 - 1 tombstones fit a 137 GB file, which takes no disk space when it is sparse: the
         // reader must not reserve memory for them by the declared count (it used to ask for 34 GB).
-        let schema = Schema.builtIn.canonicalJSON()
+        let document = handDocument
         let batch = dir.sub("sparse.batch")
-        writeFile(batch, Array("CHORUS-B".utf8) + [1] + [UInt8](repeating: 0, count: 8) + [0xff, 0xff, 0xff, 0xff]
-            + BigEndian.bytes(UInt32(schema.count)) + schema)
-        #expect(truncate(batch, off_t(25 + schema.count + 32 * Int(UInt32.max) + 32)) == 0)
+        writeFile(batch, Array("CHORUS-B".utf8) + [BatchFormat.version] + [UInt8](repeating: 0, count: 8) + [0xff, 0xff, 0xff, 0xff]
+            + BigEndian.bytes(UInt32(document.count)) + document)
+        #expect(truncate(batch, off_t(BatchFormat.Offset.document + document.count + 32 * Int(UInt32.max) + 32)) == 0)
         expectFailure(StoreError.self, .invalidBatch, ["sparse.batch", "strictly ascending"]) { _ = try BatchReader(path: batch) }
         let report = try StoreVerifier.verify(batchFile: batch)
         #expect(report.batchesBad == 1)

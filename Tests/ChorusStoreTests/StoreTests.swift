@@ -81,6 +81,7 @@ struct StoreTests {
         let path = dir.sub("store")
         try withUmask(mask) {
             #expect(try Store.initialize(at: path, schema: .builtIn))
+            try sign(try Store.open(at: path), recipients: TestKeys.recipients)
             let store = try Store.open(at: path)
             let e = fakeEnvelope()
             try store.publish(envelope: e)
@@ -92,6 +93,7 @@ struct StoreTests {
         #expect(permissions(path) == 0o700)
         for f in Store.folderNames { #expect(permissions(path + "/" + f) == 0o700, "\(f)") }
         #expect(permissions(path + "/chorus-store.json") == 0o600)
+        #expect(permissions(path + "/" + Store.recipientsName) == 0o600)
         for f in ["inbox", "batches", "tombstones"] {
             let files = names(in: path + "/" + f)
             #expect(files.count == 1)

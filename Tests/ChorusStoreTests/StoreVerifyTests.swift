@@ -137,7 +137,7 @@ struct StoreVerifyTests {
 
         let sources = try EntrySources(paths: [store.path, carried])
         #expect(sources.sources.map(\.kind) == [.store, .batch])
-        #expect(sources.sources.allSatisfy { $0.schema == .builtIn })
+        #expect(sources.sources.allSatisfy { $0.recipients?.document.current == .builtIn })
         #expect(sources.tombstones == [envelopeID(a[0])])
         var released: [[UInt8]] = [], bad: [String] = []
         let summary = try sources.forEach { item in

@@ -103,11 +103,45 @@ public func expectFailure<E: KindedError>(_ type: E.Type, _ kind: E.Kind, _ frag
 }
 
 /// A new store in a scratch folder, with the built-in schema.
-public func makeStore(_ dir: ScratchDir, name: String = "store", maxStoryBytes: Int = 65536) throws -> Store {
+/// A new store in a scratch folder, with the built-in schema, signed by the test organisation for the
+/// test recipients unless `signed` is false.
+public func makeStore(_ dir: ScratchDir, name: String = "store", maxStoryBytes: Int = 65536, signed: Bool = true,
+                      recipients: [RecipientKey]? = nil) throws -> Store {
     let path = dir.sub(name)
     #expect(try Store.initialize(at: path, schema: .builtIn, maxStoryBytes: maxStoryBytes))
+    let store = try Store.open(at: path)
+    guard signed else { return store }
+    try sign(store, recipients: recipients ?? TestKeys.recipients)
     return try Store.open(at: path)
 }
+
+/// Keys made once for every test of a process (test-only costs).
+public enum TestKeys {
+    public static let organisation = try! makeOrganisationKey()
+    public static let reviewerFile = try! makeKey("test-reviewer", .reviewer)
+    public static let analystFile = try! makeKey("test-analyst", .analyst)
+    public static let reviewer = try! unlock(reviewerFile.file)
+    public static let analyst = try! unlock(analystFile.file)
+    public static var recipients: [RecipientKey] { [reviewerFile.recipient, analystFile.recipient] }
+}
+
+/// Signs `recipients` and `questionnaires` (the store's questionnaire by default) for `store` with the
+/// test organisation key, and installs them.
+@discardableResult
+public func sign(_ store: Store, recipients: [RecipientKey], questionnaires: [Schema]? = nil, serial: UInt64 = 1) throws -> SignedRecipients {
+    let doc = try RecipientsDocument(organisation: TestKeys.organisation.publicKey, store: store.config.storeId, serial: serial,
+                                     recipients: recipients, questionnaires: questionnaires ?? [store.config.schema])
+    let signed = try SignedRecipients.sign(doc, with: TestKeys.organisation)
+    try store.install(signed)
+    return signed
+}
+
+/// A signed recipients document for a made-up store (for batches built by hand).
+public let handDocument: [UInt8] = {
+    let doc = try! RecipientsDocument(organisation: TestKeys.organisation.publicKey, store: String(repeating: "ab", count: 16), serial: 1,
+                                      recipients: TestKeys.recipients, questionnaires: [.builtIn])
+    return try! SignedRecipients.sign(doc, with: TestKeys.organisation).bytes
+}()
 
 /// Every envelope of a batch file, its tombstones and its summary, read with `BatchReader`.
 public func readBatch(_ path: String) throws -> (envelopes: [[UInt8]], bad: [String], tombstones: [[UInt8]], summary: BatchSummary) {
@@ -122,20 +156,23 @@ public func readBatch(_ path: String) throws -> (envelopes: [[UInt8]], bad: [Str
     return (envelopes, bad, reader.tombstones, summary)
 }
 
+/// `handDocument`, parsed.
+public let handRecipients: SignedRecipients = try! SignedRecipients.parse(handDocument, source: "the test document")
+
 /// A batch file built by hand (FORMAT.md 6), so that tests can break any part of it: tombstones are
 /// written in the order given; counts and lengths can be overridden; the hash is correct unless
 /// `hash` is given.
-public func handBatch(schema: [UInt8] = Array(#"{"fields":[{"id":"a","kind":"single","label":"A","required":true,"values":["x"]}]}"#.utf8),
+public func handBatch(document: [UInt8] = handDocument,
                tombstones: [[UInt8]] = [], entries: [[UInt8]] = [],
-               entryCount: UInt64? = nil, tombstoneCount: UInt32? = nil, schemaLength: UInt32? = nil,
+               entryCount: UInt64? = nil, tombstoneCount: UInt32? = nil, documentLength: UInt32? = nil,
                between: [UInt8] = [], hash: [UInt8]? = nil) -> [UInt8] {
     func u32(_ v: UInt32) -> [UInt8] { [UInt8(v >> 24), UInt8((v >> 16) & 0xff), UInt8((v >> 8) & 0xff), UInt8(v & 0xff)] }
     func u64(_ v: UInt64) -> [UInt8] { stride(from: 56, through: 0, by: -8).map { UInt8((v >> UInt64($0)) & 0xff) } }
-    var out = Array("CHORUS-B".utf8) + [1]
+    var out = Array("CHORUS-B".utf8) + [BatchFormat.version]
     out += u64(entryCount ?? UInt64(entries.count))
     out += u32(tombstoneCount ?? UInt32(tombstones.count))
-    out += u32(schemaLength ?? UInt32(schema.count))
-    out += schema
+    out += u32(documentLength ?? UInt32(document.count))
+    out += document
     for t in tombstones { out += t }
     for e in entries { out += u32(UInt32(e.count)) + e }
     out += between
@@ -173,4 +210,12 @@ public func onThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
     }
     for _ in 0 ..< count { start.signal() }
     for _ in 0 ..< count { done.wait() }
+}
+
+/// Answers that fit the built-in questionnaire: every required field, with `fields` replacing any.
+public func builtInAnswers(month: String = "2026-11", _ fields: [String: [String]] = [:]) throws -> [UInt8] {
+    var all: [String: [String]] = ["kind": ["other"], "setting": ["home"], "perpetrator-role": ["other"], "reported": ["no"],
+                                   "consent": ["counts-only"]]
+    for (k, v) in fields { all[k] = v }
+    return try AnswersText(arrivalMonth: month, questionnaire: Schema.builtIn.digest, fields: all).encoded()
 }

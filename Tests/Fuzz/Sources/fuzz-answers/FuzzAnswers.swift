@@ -12,7 +12,7 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     if let answers = try? AnswersText.decode(bytes) {
         Fuzz.check(answers.encoded().elementsEqual(bytes), "decode accepted a non-canonical encoding")
         Fuzz.check(answers.fields.count <= AnswersText.maxFields, "more than \(AnswersText.maxFields) fields accepted")
-        let rebuilt = try? AnswersText(arrivalMonth: answers.arrivalMonth, fields: answers.fields)
+        let rebuilt = try? AnswersText(arrivalMonth: answers.arrivalMonth, questionnaire: answers.questionnaire, fields: answers.fields)
         Fuzz.check(rebuilt == answers, "decoded answers cannot be rebuilt")
     }
 
