@@ -31,7 +31,7 @@ public struct Schema: Codable, Equatable, Sendable {
 
     public func field(_ id: String) -> Field? { fields.first { $0.id == id } }
 
-    /// The built-in questionnaire (PRODUCT.md part 3).
+    /// The built-in questionnaire, used by `chorus init` without `--schema`.
     public static let builtIn = Schema(fields: [
         Field(id: "kind", label: "What happened (one or more)", kind: .multiple,
               values: ["verbal", "non-verbal", "physical", "sexual-assault", "rape", "online", "quid-pro-quo", "stalking", "other"],

@@ -1,7 +1,7 @@
 /// Exact samplers for the two-sided geometric ("discrete Laplace") distribution, after
 /// Canonne, Kamath and Steinke, *The Discrete Gaussian for Differential Privacy* (NeurIPS 2020),
 /// Algorithms 1 and 2. Every step is an integer comparison against a uniform integer from a
-/// ``RandomSource``; no floating-point number is ever sampled or rounded, so the output
+/// `RandomNumberGenerator`; no floating-point number is ever sampled or rounded, so the output
 /// distribution is exactly the mathematical one (up to events of probability far below 2^-64,
 /// see ``bernoulliExpMinus(_:over:using:)``).
 public enum DiscreteLaplace {
@@ -12,7 +12,7 @@ public enum DiscreteLaplace {
     /// `sum_k (-γ)^k / k! = exp(-γ)`. For `n/d > 1`: exp(-γ) = exp(-1)^floor(γ) · exp(-(γ - floor γ)),
     /// each factor an independent draw. The only inexactness: if `d·k` overflows 64 bits the
     /// loop stops, an event of probability below 1/(2^64/d)! — never, in practice.
-    public static func bernoulliExpMinus<R: RandomSource>(_ n: UInt64, over d: UInt64, using random: inout R) -> Bool {
+    public static func bernoulliExpMinus<R: RandomNumberGenerator>(_ n: UInt64, over d: UInt64, using random: inout R) -> Bool {
         precondition(d > 0, "denominator must be positive")
         if n <= d {
             var k: UInt64 = 1
@@ -37,7 +37,7 @@ public enum DiscreteLaplace {
     /// geometric with P(V = v) ∝ exp(-v); then X = U + t·V is geometric with ratio exp(-1/t),
     /// Y = floor(X/s) is geometric with ratio exp(-s/t); a fair sign B, rejecting (B = 1, Y = 0)
     /// so that zero is not counted twice, gives Z = (1 - 2B)·Y.
-    public static func sample<R: RandomSource>(s: UInt64, t: UInt64, using random: inout R) -> Int64 {
+    public static func sample<R: RandomNumberGenerator>(s: UInt64, t: UInt64, using random: inout R) -> Int64 {
         precondition(s > 0 && t > 0, "s and t must be positive")
         while true {
             let u = random.uniform(below: t)

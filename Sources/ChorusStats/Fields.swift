@@ -52,13 +52,6 @@ func pad(_ value: Int, _ width: Int) -> String {
     return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
 }
 
-/// The calendar year now, in UTC.
-public func currentUTCYear(now: Date = Date()) -> Int {
-    var calendar = Calendar(identifier: .gregorian)
-    calendar.timeZone = TimeZone(identifier: "UTC")!
-    return calendar.component(.year, from: now)
-}
-
 /// One field that counts can be grouped by: a questionnaire field, or one of the two
 /// pseudo-fields `year` (the year the event happened, binned) and `arrival-month` (the month the
 /// entry arrived, binned).

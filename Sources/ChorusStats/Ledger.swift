@@ -1,3 +1,4 @@
+import ChorusSystem
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -158,43 +159,21 @@ public struct EpsilonLedger: Sendable {
 
     private var temporaryPrefix: String { "." + (path as NSString).lastPathComponent + ".tmp-" }
 
+    /// Writes the ledger through the one durable-write recipe (ChorusSystem's `DurableFile`):
+    /// a temporary file `.NAME.tmp-…` beside it, flushed, renamed over it, the folder flushed.
     private func write(_ file: LedgerFile) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         var bytes = [UInt8](try encoder.encode(file))
         bytes.append(UInt8(ascii: "\n"))
-
-        let suffix = ChorusRandomHex.make(8)
-        let temporary = directory + "/" + temporaryPrefix + suffix
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o600)
-        guard fd >= 0 else { throw LedgerError.io(path: temporary, reason: errnoText()) }
-        var ok = false
-        defer {
-            if !ok { unlink(temporary) }
-        }
         do {
-            defer { close(fd) }
-            guard fchmod(fd, 0o600) == 0 else { throw LedgerError.io(path: temporary, reason: errnoText()) }
-            try writeAll(fd, bytes, path: temporary)
-            guard fsync(fd) == 0 else { throw LedgerError.io(path: temporary, reason: errnoText()) }
-        }
-        guard rename(temporary, path) == 0 else { throw LedgerError.io(path: path, reason: errnoText()) }
-        ok = true
-        let dirFD = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard dirFD >= 0 else { throw LedgerError.io(path: directory, reason: errnoText()) }
-        defer { close(dirFD) }
-        guard fsync(dirFD) == 0 else { throw LedgerError.io(path: directory, reason: errnoText()) }
-    }
-
-    private func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String) throws {
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes[offset...].withUnsafeBytes { posixWrite(fd, $0.baseAddress, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw LedgerError.io(path: path, reason: errnoText())
+            let (folderPath, name) = try DurableFile.splitOutputPath(path)
+            let folder = try DurableFile.openOutputFolder(folderPath, for: path)
+            try DurableFile.write(in: folder, name: .exactly(name), tempPrefix: temporaryPrefix, zeroTimes: false, replacing: true) {
+                try $0.write(bytes)
             }
-            offset += n
+        } catch let e as SystemError {
+            throw LedgerError.io(path: path, reason: e.message)
         }
     }
 
@@ -207,22 +186,16 @@ public struct EpsilonLedger: Sendable {
     /// An exclusive `flock` on a lock file next to the ledger, created 0600 and never removed
     /// (removing it would let two processes lock different files).
     private struct Lock {
-        let fd: Int32
+        let fd: OwnedFD
         init(path: String) throws {
-            let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
-            guard fd >= 0 else { throw LedgerError.io(path: path, reason: errnoText()) }
-            while flock(fd, LOCK_EX) != 0 {
-                if errno == EINTR { continue }
-                let reason = errnoText()
-                close(fd)
-                throw LedgerError.io(path: path, reason: reason)
+            switch Posix.openPath(path, O_RDWR | O_CREAT | O_NOFOLLOW, mode: 0o600) {
+            case let .success(f): fd = f
+            case let .failure(e): throw LedgerError.io(path: path, reason: SystemError.reason(e))
             }
-            self.fd = fd
+            do { try Posix.lockExclusive(fd.raw, path: path) } catch { throw LedgerError.io(path: path, reason: error.message) }
         }
-        func release() {
-            flock(fd, LOCK_UN)
-            close(fd)
-        }
+        /// Closing the descriptor (when the lock goes) releases the flock.
+        func release() { withExtendedLifetime(fd) {} }
     }
 }
 
@@ -253,22 +226,5 @@ extension Epsilon {
     /// `max(0, micro)` as an ε (clamped to the representable range).
     static func fromMicroClamped(_ micro: Int64) -> Epsilon {
         (try? Epsilon(micro: min(max(0, micro), maximumMicro))) ?? .zero
-    }
-}
-
-private func errnoText() -> String { String(cString: strerror(errno)) }
-
-/// `write(2)`, under a name the ledger's own `write` does not shadow.
-private func posixWrite(_ fd: Int32, _ buffer: UnsafeRawPointer?, _ count: Int) -> Int { write(fd, buffer, count) }
-
-/// Random hex for temporary file names, from libsodium.
-enum ChorusRandomHex {
-    static func make(_ bytes: Int) -> String {
-        var g = SystemRandomSource()
-        return (0..<bytes).map { _ in pad16(Int(g.uniform(below: 256))) }.joined()
-    }
-    private static func pad16(_ v: Int) -> String {
-        let s = String(v, radix: 16)
-        return s.count == 1 ? "0" + s : s
     }
 }

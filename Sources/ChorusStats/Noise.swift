@@ -28,7 +28,7 @@ enum NoiseMechanism {
         dimensions.reduce(1) { $0 * ($1.maxChoices + ($1.multiValued ? 1 : 0)) }
     }
 
-    static func noisyTable<R: RandomSource>(_ counts: CountTable, epsilon: Epsilon, random: inout R) throws -> ValueTable {
+    static func noisyTable<R: RandomNumberGenerator>(_ counts: CountTable, epsilon: Epsilon, random: inout R) throws -> ValueTable {
         for d in counts.dimensions where d.rangeFromData { throw StatsError.dataDependentCategories(field: d.fieldID) }
         let (s, t) = DiscreteLaplace.parameters(epsilon: epsilon, sensitivity: sensitivity(counts.dimensions))
         func noisy(_ x: Int) throws -> Int {

@@ -1,3 +1,4 @@
+import ChorusCrypto
 /// How a table is protected before it is published.
 public struct DisclosurePolicy: Sendable, Equatable {
     /// K: numbers from 1 to K-1 are never shown (default 5).
@@ -110,7 +111,7 @@ public enum Disclosure {
 
     /// Protects `counts` under `policy`, drawing noise (if any) from the system's CSPRNG.
     public static func publish(_ counts: CountTable, policy: DisclosurePolicy) throws -> StatsReport {
-        var random = SystemRandomSource()
+        var random = SystemRandom()
         return try publish(counts, policy: policy, random: &random)
     }
 
@@ -121,7 +122,7 @@ public enum Disclosure {
     ///    be recoverable (``Suppressor``), or the table is withheld when that is impossible.
     ///
     /// Spend the ε in the ``EpsilonLedger`` *before* calling this with an ε.
-    public static func publish<R: RandomSource>(_ counts: CountTable, policy: DisclosurePolicy, random: inout R) throws -> StatsReport {
+    public static func publish<R: RandomNumberGenerator>(_ counts: CountTable, policy: DisclosurePolicy, random: inout R) throws -> StatsReport {
         let table: ValueTable
         var noise: NoiseReport?
         if let epsilon = policy.epsilon {

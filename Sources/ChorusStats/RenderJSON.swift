@@ -1,3 +1,4 @@
+import ChorusFormat
 /// A JSON value whose objects keep their key order, so output is byte-for-byte deterministic.
 indirect enum JSONValue: Equatable {
     case null
@@ -21,7 +22,7 @@ indirect enum JSONValue: Equatable {
         case let .bool(b): return b ? "true" : "false"
         case let .int(n): return String(n)
         case let .decimal(d): return d
-        case let .string(s): return Self.quote(s)
+        case let .string(s): return JSONString.quoted(s)
         case let .array(items):
             guard !items.isEmpty else { return "[]" }
             if items.allSatisfy(\.isFlat) {
@@ -32,9 +33,9 @@ indirect enum JSONValue: Equatable {
         case let .object(pairs):
             guard !pairs.isEmpty else { return "{}" }
             if isFlat || indent == nil {
-                return "{" + pairs.map { Self.quote($0.0) + ": " + $0.1.text(indent: nil) }.joined(separator: ", ") + "}"
+                return "{" + pairs.map { JSONString.quoted($0.0) + ": " + $0.1.text(indent: nil) }.joined(separator: ", ") + "}"
             }
-            return "{\n" + pairs.map { pad! + Self.quote($0.0) + ": " + $0.1.text(indent: next) }.joined(separator: ",\n") + "\n" + close! + "}"
+            return "{\n" + pairs.map { pad! + JSONString.quoted($0.0) + ": " + $0.1.text(indent: next) }.joined(separator: ",\n") + "\n" + close! + "}"
         }
     }
 
@@ -45,29 +46,6 @@ indirect enum JSONValue: Equatable {
         case let .object(pairs): return pairs.allSatisfy { if case .object = $0.1 { return false } else if case .array = $0.1 { return false } else { return true } }
         default: return true
         }
-    }
-
-    /// A JSON string literal: quote, backslash and control characters escaped.
-    static func quote(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "\u{2028}", "\u{2029}": out += "\\u" + String(u.value, radix: 16)
-            default:
-                if u.value < 0x20 {
-                    let hex = String(u.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(u)
-                }
-            }
-        }
-        return out + "\""
     }
 }
 

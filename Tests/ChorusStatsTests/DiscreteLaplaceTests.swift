@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import ChorusCrypto
 @testable import ChorusStats
 
 /// The sampler against its distribution. Seeded runs use a fixed SplitMix64 stream, so they are
@@ -53,7 +54,7 @@ import Testing
 
     /// The production source (libsodium) too, with fewer draws.
     @Test func systemSourceHasTheRightMeanAndVariance() {
-        var rng = SystemRandomSource()
+        var rng = SystemRandom()
         let (s, t) = (UInt64(1), UInt64(2))  // α = exp(-1/2)
         let alpha = exp(-0.5), variance = 2 * alpha / ((1 - alpha) * (1 - alpha))
         var m = Moments()

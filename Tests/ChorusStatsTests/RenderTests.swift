@@ -126,7 +126,8 @@ import Testing
     }
 
     @Test func jsonEscapesStrings() {
-        #expect(JSONValue.quote("a\"b\\c\nd\u{1}") == "\"a\\\"b\\\\c\\nd\\u0001\"")
+        // Strings go through the one escaper, ChorusFormat's JSONString.
+        #expect(JSONValue.string("a\"b\\c\nd\u{1}").text(indent: nil) == "\"a\\\"b\\\\c\\nd\\u0001\"")
     }
 
     /// Hostile labels and values end up as text, never as markup, and the page loads nothing.

@@ -208,7 +208,7 @@ extension BruteForce {
 }
 
 /// A small, fast, seeded generator for reproducible tests (SplitMix64). Not for real noise.
-struct SplitMix64: RandomSource {
+struct SplitMix64: RandomNumberGenerator {
     var state: UInt64
     init(seed: UInt64) { state = seed }
     mutating func next() -> UInt64 {
