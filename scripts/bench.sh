@@ -23,7 +23,9 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 large=0
 runs=5
 micro=1
-data=${CHORUS_BENCH_DATA:-/tmp/chorus-bench}
+# Generated data is kept between runs; the folder is named by the format version (FORMAT.md), so
+# data of an earlier version is never reused.
+data=${CHORUS_BENCH_DATA:-/tmp/chorus-bench-v2}
 while [ $# -gt 0 ]; do
   case "$1" in
     --large) large=1 ;;
@@ -96,6 +98,8 @@ age_recipient=$(grep -o 'age1[0-9a-z]*' "$data/age.key" | head -n 1)
 mkdir -p "$data/Keys" && cp "$keys/reviewer.pub" "$keys/analyst.pub" "$data/Keys/"
 pass="$keys/passphrase"
 export NO_COLOR=1
+# The organisation key of the generated batches is pinned here on first use, not in ~/.config.
+export XDG_CONFIG_HOME="$data/config"
 
 # The machine, and what else runs on it.
 snapshot_load() { cut -d' ' -f1-3 /proc/loadavg; }

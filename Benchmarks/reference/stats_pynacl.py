@@ -33,7 +33,7 @@ def unlock(keyfile, passfile):
     lines = open(keyfile, encoding="ascii").read().split("\n")
     assert lines[0] == "-----BEGIN CHORUS SECRET KEY-----", "not a Chorus secret key"
     blob = base64.b64decode("".join(line for line in lines[1:] if line and not line.startswith("-----")), validate=True)
-    assert blob[:8] == b"CHORUS-K" and blob[8] == 1 and blob[10] == 2, "not a Chorus secret key"
+    assert blob[:8] == b"CHORUS-K" and blob[8] == 2 and blob[10] == 2, "not a Chorus secret key"
     ops, mem = struct.unpack(">QQ", blob[11:27])
     salt, pk, n = blob[27:43], blob[43:75], blob[75]
     assert len(blob) == 148 + n
@@ -61,7 +61,7 @@ class Stream:
 
 def open_answers(env, pk, sk):
     """The answers text of one envelope (FORMAT.md 5.6), or None when it cannot be used."""
-    if len(env) < 50 or env[:8] != b"CHORUS-E" or env[8] != 1:
+    if len(env) < 50 or env[:8] != b"CHORUS-E" or env[8] != 2:
         return None
     n = env[41]
     pa, ps = struct.unpack(">II", env[42:50])
@@ -89,9 +89,9 @@ def open_answers(env, pk, sk):
         return None
     text = plain[4:4 + length].decode("ascii")
     lines = text.split("\n")
-    if lines[0] != "chorus-answers-1" or lines[-1] != "":
+    if lines[0] != "chorus-answers-2" or lines[-1] != "":
         return None
-    return lines[2:-1]
+    return lines[3:-1]
 
 
 def main():
@@ -101,7 +101,7 @@ def main():
     pk, sk = unlock(sys.argv[1], sys.argv[2])
     st = Stream(sys.argv[3])
     magic, version, entries, tombstone_count, schema_len = struct.unpack(">8sBQII", st.read(25))
-    assert magic == b"CHORUS-B" and version == 1, "not a Chorus batch"
+    assert magic == b"CHORUS-B" and version == 2, "not a Chorus batch"
     st.read(schema_len)
     tombstones = {st.read(32) for _ in range(tombstone_count)}
     counts, seen, bad = {}, set(), 0

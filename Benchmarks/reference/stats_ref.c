@@ -149,7 +149,7 @@ static void unlock_key(const char *keyfile, const char *passfile) {
     size_t blob_len;
     if (sodium_base642bin(blob, sizeof blob, b64, bl, NULL, &blob_len, NULL, sodium_base64_VARIANT_ORIGINAL) != 0)
         die("bad base64 in the key file");
-    if (blob_len < 149 || memcmp(blob, "CHORUS-K", 8) != 0 || blob[8] != 1 || blob[10] != 2) die("not a Chorus secret key");
+    if (blob_len < 149 || memcmp(blob, "CHORUS-K", 8) != 0 || blob[8] != 2 || blob[10] != 2) die("not a Chorus secret key");
     unsigned name_len = blob[75];
     if (blob_len != 148 + name_len) die("bad key file length");
     unsigned char wrap[32];
@@ -193,7 +193,7 @@ int main(int argc, char **argv) {
     batch = mmap(NULL, batch_size, PROT_READ, MAP_PRIVATE, fd, 0);
     if (batch == MAP_FAILED) die("mmap failed");
     madvise((void *)batch, batch_size, MADV_SEQUENTIAL);
-    if (memcmp(batch, "CHORUS-B", 8) != 0 || batch[8] != 1) die("not a Chorus batch");
+    if (memcmp(batch, "CHORUS-B", 8) != 0 || batch[8] != 2) die("not a Chorus batch");
     entry_count = u64(batch + 9);
     size_t pos = 25 + (size_t)u32(batch + 21) + 32 * (size_t)u32(batch + 17);
     if (entry_count > batch_size / 4000) die("entry count larger than the file");

@@ -29,7 +29,7 @@ final class Fixture: @unchecked Sendable {
         analyst = UnlockedKey(role: .analyst, name: "bench-analyst", secret: SecretKey.generate())
         recipients = [RecipientKey(role: .reviewer, publicKey: reviewer.publicKey, name: nil),
                       RecipientKey(role: .analyst, publicKey: analyst.publicKey, name: nil)]
-        answers = try! AnswersText(arrivalMonth: "2026-11", fields: [
+        answers = try! AnswersText(arrivalMonth: "2026-11", questionnaire: Schema.builtIn.digest, fields: [
             "consent": ["counts-only"], "kind": ["physical", "verbal"], "perpetrator-role": ["supervisor"],
             "reported": ["no"], "setting": ["workplace"], "year": ["2019"],
         ]).encoded()
@@ -45,7 +45,7 @@ final class Fixture: @unchecked Sendable {
         macKey = SecretBytes.random(count: 32)
         mac = try! BLAKE2b.keyedHash(Array(envelope[0 ..< layout.headerLength]), key: macKey)
         decoded = try! answers.withUnsafeBytes { try AnswersText.decode($0) }
-        acceptor = AnswersAcceptor(schema: .builtIn, currentYear: 2026)
+        acceptor = AnswersAcceptor(schema: .builtIn)
     }
 }
 

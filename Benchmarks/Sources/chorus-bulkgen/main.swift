@@ -99,7 +99,7 @@ func recipients(in dir: String) throws -> [RecipientKey] {
         for (name, role) in names {
             let made = try KeyFiles.generate(name: "bench-\(name)", role: role, passphrase: pass, cost: .testOnly)
             try writeFile(dir + "/\(name).key", made.secretFile, mode: 0o600)
-            try writeFile(dir + "/\(name).pub", made.recipient.fileText, mode: 0o644)
+            try writeFile(dir + "/\(name).pub", made.publicFile, mode: 0o644)
         }
     }
     return try names.map { try KeyFiles.loadPublicKey(dir + "/\($0.0).pub") }
@@ -154,8 +154,10 @@ struct AnswerMaker {
             "reported=" + values("reported")[r.pick(reported)],
             "consent=" + values("consent")[r.pick(consent)],
         ]
-        if r.next() % 10 != 0 { raw.append("year=\(year - Int(r.next() % 36))") }
         let month = months[Int(r.next() % UInt64(months.count))]
+        // A year answer is never after the arrival year (FORMAT.md 4).
+        let arrivalYear = Int(month.prefix(4))!
+        if r.next() % 10 != 0 { raw.append("year=\(arrivalYear - Int(r.next() % 36))") }
         return try schema.answers(from: raw, arrivalMonth: month, currentYear: year)
     }
 }
@@ -206,7 +208,13 @@ do {
     }
 
     if let out = options.out {
-        try BatchWriter.create(path: out, schema: Schema.builtIn, entryCount: options.count) { encoder in
+        // The batch carries recipients signed by a throwaway organisation key, as a store's would
+        // (FORMAT.md 6 and 7.3); readers pin it on first use.
+        let organisation = UnlockedOrganisationKey(name: "bench-org", secret: SigningKey.generate())
+        let document = try RecipientsDocument(organisation: organisation.publicKey, store: Hex.encode(Random.bytes(16)), serial: 1,
+                                              recipients: keys, questionnaires: [Schema.builtIn])
+        let signed = try SignedRecipients.sign(document, with: organisation)
+        try BatchWriter.create(path: out, recipients: signed, entryCount: options.count) { encoder in
             var next = 0
             while next < options.count {
                 let range = next ..< min(options.count, next + chunk)
