@@ -22,6 +22,9 @@ let package = Package(
             pkgConfig: "libsodium",
             providers: [.apt(["libsodium-dev"]), .brew(["libsodium"])]
         ),
+        // The other C edge: the system GLPK, the integer-programming solver of the joint disclosure
+        // audit. Only ChorusStats imports it.
+        .systemLibrary(name: "CGLPK", providers: [.apt(["libglpk-dev"]), .brew(["glpk"])]),
         // Swift types over libsodium; no C pointer leaves this module.
         .target(name: "ChorusCrypto", dependencies: ["CSodium"]),
         // Wire formats (envelope, batch, keys, answers, JSON strings): bytes only, no keys, no crypto.
@@ -33,7 +36,7 @@ let package = Package(
         // The directory store, batch files, reading sources, structural verification.
         .target(name: "ChorusStore", dependencies: ["ChorusCore", "ChorusCrypto", "ChorusFormat", "ChorusSystem"]),
         // Counting with disclosure control (suppression, differential privacy), the ledger, reports.
-        .target(name: "ChorusStats", dependencies: ["ChorusCrypto", "ChorusFormat", "ChorusSystem"]),
+        .target(name: "ChorusStats", dependencies: ["CGLPK", "ChorusCrypto", "ChorusFormat", "ChorusSystem"]),
         // The reading pipelines: the auditor, review and stats runs.
         .target(name: "ChorusReading", dependencies: ["ChorusStore", "ChorusStats", "ChorusCore", "ChorusCrypto", "ChorusFormat", "ChorusSystem"]),
         .executableTarget(
@@ -67,7 +70,7 @@ let package = Package(
             exclude: ["Vectors"]
         ),
         .testTarget(name: "ChorusStoreTests", dependencies: ["ChorusStore", "ChorusCore", "ChorusSystem", "ChorusCrypto", "ChorusFormat", "ChorusTestSupport"]),
-        .testTarget(name: "ChorusStatsTests", dependencies: ["ChorusStats", "ChorusCrypto"]),
+        .testTarget(name: "ChorusStatsTests", dependencies: ["ChorusStats", "ChorusCrypto", "CGLPK"]),
         .testTarget(
             name: "ChorusReadingTests",
             dependencies: [

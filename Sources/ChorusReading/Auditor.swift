@@ -33,10 +33,14 @@ public struct AuditSummary: Sendable, Equatable {
     public var hasProblems: Bool { badEntries > 0 || !sourceProblems.isEmpty }
 
     /// One line per kind of problem, with counts, sorted; never entry content.
-    public var problemLines: [String] {
+    public var problemLines: [String] { problemLines(exact: true) }
+
+    /// As ``problemLines``; without `exact` (a noisy release, which must print no exact count
+    /// anywhere) each line says "some entries" instead of a number.
+    public func problemLines(exact: Bool) -> [String] {
         problems.keys.sorted().map { kind in
             let n = problems[kind]!
-            return "\(n) entr\(n == 1 ? "y" : "ies"): \(AuditSummary.explain(kind))"
+            return exact ? "\(n) entr\(n == 1 ? "y" : "ies"): \(AuditSummary.explain(kind))" : "some entries: \(AuditSummary.explain(kind))"
         } + sourceProblems
     }
 

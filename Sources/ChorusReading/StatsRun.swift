@@ -18,6 +18,9 @@ public struct StatsPlan: Sendable {
     public let schema: Schema
     /// One or two counting fields per table.
     public let tables: [[StatsField]]
+    /// The arrival months counted (`--months`): an entry that arrived outside is left out of the
+    /// whole release, every table and total, not only the arrival-month ones.
+    public let months: ClosedRange<YearMonth>?
 
     /// `tables`: `--by` specifications, a field or two joined by a comma (every field when empty).
     /// `months`: the fixed range of arrival months (`--months`), required with `noisy` when a table is
@@ -27,6 +30,7 @@ public struct StatsPlan: Sendable {
                 questionnaire: String? = nil) throws {
         let first = try Self.questionnaire(sources, prefix: questionnaire)
         schema = first
+        self.months = months
         let all = try Self.statsFields(schema: first)
         let wanted = specs.isEmpty ? first.fields.map(\.id) : specs
         tables = try wanted.map { spec in
@@ -163,20 +167,36 @@ public struct StatsResult: Sendable {
     public let summary: AuditSummary
     /// Entries sealed under another questionnaire of the sources: counted in no table.
     public let otherQuestionnaire: Int
-    /// Entries that arrived outside the fixed range of arrival months.
+    /// Entries that arrived outside the fixed range of arrival months: counted in no table.
     public let outsideMonths: Int
     /// The keys (by position) that are a recipient of no entry.
     public let unusedKeys: [Int]
+    /// The entries counted: the release's population.
+    public let population: Population
+    /// What the joint audit of the release changed (nothing for a noisy release).
+    public let jointAudit: JointAudit.Summary
+}
+
+/// The entries one release counted, by id (32 bytes each, in no particular order), and the
+/// first and last month they arrived in.
+public struct Population: Sendable {
+    public let ids: [[UInt8]]
+    public let firstMonth: YearMonth?
+    public let lastMonth: YearMonth?
+    public var count: Int { ids.count }
 }
 
 /// `chorus stats` as a library type: opens the answers (never a story) of every entry of some
-/// sources with the given keys, on every core, counts them into the plan's tables and protects each
-/// table under the disclosure policy. Spend the privacy budget (if any) before calling `run`.
+/// sources with the given keys, on every core, counts them into the plan's tables and protects
+/// the tables under the disclosure policy, each alone and then all together (``JointAudit``).
+/// Spend the privacy budget (if any) before calling `run`.
 public struct StatsRun {
     public let plan: StatsPlan
     public let keys: [UnlockedKey]
     public let policy: DisclosurePolicy
     public var workers = Auditor.defaultWorkers
+    /// The joint audit's time limit.
+    public var auditTimeLimitMilliseconds = JointAudit.defaultTimeLimitMilliseconds
     /// Called (serially) with the number of entries counted so far.
     public var progress: (@Sendable (Int) -> Void)? = nil
 
@@ -187,7 +207,7 @@ public struct StatsRun {
     }
 
     public func run(_ sources: EntrySources) throws -> StatsResult {
-        let counter = try Counter(tables: plan.tables)
+        let counter = try Counter(tables: plan.tables, months: plan.months)
         let digest = plan.schema.digest
         let auditor = Auditor(keys: keys, sections: .answersOnly, workers: workers)
         // The auditor hands out only entries whose answers fit the questionnaire they name.
@@ -196,51 +216,76 @@ public struct StatsRun {
                 counter.other()
                 return
             }
-            counter.add(StatsRecord(answers: entry.answers.fields, arrivalMonth: entry.answers.arrivalMonth))
+            counter.add(StatsRecord(answers: entry.answers.fields, arrivalMonth: entry.answers.arrivalMonth), id: entry.id)
         }
         let state = counter.state.withLock { $0 }
         // An entry that fits its questionnaire but not the tables (a year after the current one, from
         // an arrival month in the future that only a hostile sender writes) is counted nowhere.
         if state.failed > 0 { summary.problems[Auditor.answersNotFitting, default: 0] += state.failed }
-        var reports: [StatsReport] = []
+        var tables: [(counts: CountTable, report: StatsReport)] = []
         for t in state.tabulators {
-            reports.append(try Disclosure.publish(try t.counts(), policy: policy))
+            let counts = try t.counts()
+            tables.append((counts, try Disclosure.publish(counts, policy: policy)))
         }
+        var reports = tables.map(\.report)
+        var joint = JointAudit.Summary()
+        if policy.epsilon == nil {
+            (reports, joint) = JointAudit.protect(tables, population: try state.recorder.categories(), minCount: policy.minCount,
+                                                  timeLimitMilliseconds: auditTimeLimitMilliseconds)
+        }
+        let population = Population(ids: state.ids, firstMonth: state.firstMonth, lastMonth: state.lastMonth)
         return StatsResult(reports: reports, summary: summary, otherQuestionnaire: state.other, outsideMonths: state.outsideMonths,
-                           unusedKeys: try auditor.unusedKeys(summary, sources: sources))
+                           unusedKeys: try auditor.unusedKeys(summary, sources: sources), population: population, jointAudit: joint)
     }
 
     /// The tabulators of one run and its counts, behind one lock (the auditor's consumer is serial,
-    /// but runs on worker threads).
+    /// but runs on worker threads). One population: an entry is counted in every table or in none.
     final class Counter: Sendable {
         struct State: Sendable {
             var tabulators: [Tabulator]
+            var recorder: PopulationRecorder
+            var ids: [[UInt8]] = []
+            var firstMonth: YearMonth?
+            var lastMonth: YearMonth?
             var other = 0
             var failed = 0
             var outsideMonths = 0
         }
         let state: Mutex<State>
+        let months: ClosedRange<YearMonth>?
 
-        init(tables: [[StatsField]]) throws {
-            state = Mutex(State(tabulators: try tables.map { try Tabulator(by: $0) }))
+        init(tables: [[StatsField]], months: ClosedRange<YearMonth>?) throws {
+            self.months = months
+            state = Mutex(State(tabulators: try tables.map { try Tabulator(by: $0) }, recorder: try PopulationRecorder(fields: tables.flatMap { $0 })))
         }
 
         func other() { state.withLock { $0.other += 1 } }
 
-        func add(_ record: StatsRecord) {
+        func add(_ record: StatsRecord, id: [UInt8]) {
             state.withLock { s in
-                var failed = false, outside = false
-                for i in s.tabulators.indices {
-                    do {
-                        try s.tabulators[i].add(record)
-                    } catch StatsError.invalidMonth {
-                        // The month is valid (the questionnaire check passed): it lies outside --months.
-                        outside = true
-                    } catch {
-                        failed = true
-                    }
+                guard let month = try? YearMonth(parsing: record.arrivalMonth) else {
+                    s.failed += 1
+                    return
                 }
-                if failed { s.failed += 1 } else if outside { s.outsideMonths += 1 }
+                if let months, !months.contains(month) {
+                    s.outsideMonths += 1
+                    return
+                }
+                // The recorder checks the record against every field of the release first, so a record
+                // the tables would refuse is counted in none of them.
+                do {
+                    try s.recorder.add(record)
+                } catch {
+                    s.failed += 1
+                    return
+                }
+                for i in s.tabulators.indices {
+                    // Cannot fail: the recorder accepted the same record for the same fields.
+                    try? s.tabulators[i].add(record)
+                }
+                s.ids.append(id)
+                if s.firstMonth.map({ month < $0 }) ?? true { s.firstMonth = month }
+                if s.lastMonth.map({ month > $0 }) ?? true { s.lastMonth = month }
             }
         }
     }

@@ -83,7 +83,7 @@ public struct Tabulator: Sendable {
     }
 
     /// The raw category codes one record counts in for field `d`.
-    private func rawCodes(field d: Int, record: StatsRecord, month: YearMonth) throws -> [Int] {
+    func rawCodes(field d: Int, record: StatsRecord, month: YearMonth) throws -> [Int] {
         let field = fields[d]
         switch field.kind {
         case let .categorical(values):
@@ -124,7 +124,7 @@ public struct Tabulator: Sendable {
     }
 
     /// The categories of field `d` and the function from raw code to category index.
-    private func categories(_ d: Int) throws -> (CountTable.Dimension, (Int) -> Int?) {
+    func categories(_ d: Int) throws -> (CountTable.Dimension, (Int) -> Int?) {
         let field = fields[d]
         let na: [String?] = field.optional ? [nil] : []
         func dimension(_ labels: [String?], fromData: Bool = false) throws -> CountTable.Dimension {

@@ -51,6 +51,9 @@ struct StatsCommand: ChorusCommand {
     @Option(help: "With --epsilon and --by arrival-month: the fixed range of months, YYYY-MM..YYYY-MM.")
     var months: String?
 
+    @Option(name: .customLong("audit-time-limit"), help: "The most seconds the joint audit of the tables may take; at the limit, every table not yet proven safe is withheld (default 60).")
+    var auditTimeLimit: Int = 60
+
     @Option(help: "table, json, csv or html.")
     var format: ReportFormat = .table
 
@@ -61,6 +64,7 @@ struct StatsCommand: ChorusCommand {
             throw ValidationError("--min-count below 2 publishes counts of single entries; add --unsafe-small-cells if you really mean it")
         }
         if minCount < 1 { throw ValidationError("--min-count must be at least 1") }
+        if auditTimeLimit < 1 || auditTimeLimit > 86_400 { throw ValidationError("--audit-time-limit must be from 1 to 86400 seconds") }
     }
 
     func execute() throws {
@@ -98,6 +102,7 @@ struct StatsCommand: ChorusCommand {
         }
 
         var run = StatsRun(plan: plan, keys: keys, policy: policy)
+        run.auditTimeLimitMilliseconds = auditTimeLimit * 1000
         let progress = ProgressLine(verb: "counted")
         run.progress = { progress.update($0) }
         let result = try run.run(entrySources)
@@ -107,18 +112,32 @@ struct StatsCommand: ChorusCommand {
         let text = reports.count == 1 ? reports[0].rendered(as: format) : StatsReport.rendered(reports, as: format)
         Terminal.write(1, text.hasSuffix("\n") ? text : text + "\n")
 
-        for line in result.summary.problemLines { printErr("chorus: \(line)") }
+        let audit = result.jointAudit
+        if audit.hidden > 0 || audit.withheld > 0 || audit.timedOut {
+            var what: [String] = []
+            if audit.hidden > 0 { what.append("hid \(audit.hidden) more number\(audit.hidden == 1 ? "" : "s")") }
+            if audit.withheld > 0 { what.append("withheld \(audit.withheld) table\(audit.withheld == 1 ? "" : "s")") }
+            let why = audit.timedOut ? " (it reached its time limit, so every table it had not proven safe was withheld)" : ""
+            printErr("chorus: note: so that the tables together give no hidden number away, the joint audit \(what.joined(separator: " and "))\(why); it took \(audit.milliseconds / 1000).\(audit.milliseconds % 1000 / 100) s")
+        }
+        for line in result.summary.problemLines(exact: eps == nil) { printErr("chorus: \(line)") }
         if result.outsideMonths > 0, let months {
-            let n = result.outsideMonths
-            printErr("chorus: note: \(n) entr\(n == 1 ? "y" : "ies") arrived outside --months \(displaySafe(months)), so \(n == 1 ? "it is" : "they are") left out of the arrival-month table (and counted in the others)")
+            printErr("chorus: note: \(amount(result.outsideMonths, noisy: eps != nil)) arrived outside --months \(displaySafe(months)) and \(result.outsideMonths == 1 && eps == nil ? "is" : "are") counted in no table")
         }
         if result.otherQuestionnaire > 0 {
             let n = result.otherQuestionnaire
-            let howMany = n < minCount ? "fewer than \(minCount)" : "\(n)"
-            printErr("chorus: note: \(howMany) entr\(n == 1 ? "y was" : "ies were") sealed under another questionnaire of these sources and \(n == 1 ? "is" : "are") not counted here (count \(n == 1 ? "it" : "them") with --questionnaire; chorus recipients list shows the digests)")
+            printErr("chorus: note: \(amount(n, noisy: eps != nil)) \(n == 1 && eps == nil ? "was" : "were") sealed under another questionnaire of these sources and \(n == 1 && eps == nil ? "is" : "are") not counted here (count \(n == 1 && eps == nil ? "it" : "them") with --questionnaire; chorus recipients list shows the digests)")
         }
         let unused = reportUnusedKeys(keys, result.unusedKeys)
         if result.summary.hasProblems || unused { throw exitWith(.dataError) }
+    }
+
+    /// A number of entries outside the release, as a note may say it: never exact under
+    /// --epsilon (nothing exact is printed beside noise), never from 1 to K-1.
+    private func amount(_ n: Int, noisy: Bool) -> String {
+        if noisy { return "some entries" }
+        if n < minCount { return "fewer than \(minCount) entries" }
+        return "\(n) entries"
     }
 
     private func defaultLedgerPath() -> String {
