@@ -56,7 +56,7 @@ let package = Package(
         .target(
             name: "ChorusTestSupport",
             dependencies: [
-                "ChorusStore", "ChorusCore", "ChorusSystem", "ChorusCrypto", "ChorusFormat",
+                "ChorusStore", "ChorusStats", "ChorusCore", "ChorusSystem", "ChorusCrypto", "ChorusFormat",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             path: "Tests/ChorusTestSupport"
@@ -70,7 +70,7 @@ let package = Package(
             exclude: ["Vectors"]
         ),
         .testTarget(name: "ChorusStoreTests", dependencies: ["ChorusStore", "ChorusCore", "ChorusSystem", "ChorusCrypto", "ChorusFormat", "ChorusTestSupport"]),
-        .testTarget(name: "ChorusStatsTests", dependencies: ["ChorusStats", "ChorusCrypto", "CGLPK"]),
+        .testTarget(name: "ChorusStatsTests", dependencies: ["ChorusStats", "ChorusCrypto", "ChorusTestSupport"]),
         .testTarget(
             name: "ChorusReadingTests",
             dependencies: [

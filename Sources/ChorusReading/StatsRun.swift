@@ -114,51 +114,6 @@ public struct StatsPlan: Sendable {
         }
         return from ... to
     }
-
-    /// One account of the budget ledger, and how to name it to the user.
-    public struct SourceIdentity: Sendable {
-        public let id: String
-        public let shown: String
-    }
-
-    /// What the budget is kept against, independent of paths: a store by its id (and each of its
-    /// batches), a batch file by its checksum. A store and one of its batches given separately thus
-    /// draw on the same account, and so do two paths to one batch.
-    public static func sourceIdentities(_ s: EntrySources) throws -> [SourceIdentity] {
-        var out: [SourceIdentity] = []
-        var seen = Set<String>()
-        func add(_ id: String, _ shown: String) {
-            if seen.insert(id).inserted { out.append(SourceIdentity(id: id, shown: shown)) }
-        }
-        for source in s.sources {
-            switch source.kind {
-            case .store:
-                let store = try Store.open(at: source.path)
-                add("store:" + store.config.storeId, "the store \(displaySafe(source.path, limit: 200))")
-                for name in try store.listBatches().batches {
-                    if let h = try? batchChecksum(store.path + "/batches/" + name) {
-                        add("batch:" + h, "its batch \(displaySafe(name, limit: 80))")
-                    }
-                }
-            case .batch:
-                add("batch:" + (try batchChecksum(source.path)), "the batch \(displaySafe(source.path, limit: 200))")
-            }
-        }
-        return out
-    }
-
-    /// The last 32 bytes of a batch file: its BLAKE2b checksum, which names its content.
-    static func batchChecksum(_ path: String) throws -> String {
-        let shown = displaySafe(path, limit: 200)
-        let fd = try InputFile.open(path, what: "batch", nonBlocking: true)
-        let st = try Posix.statFD(fd.raw, path: shown)
-        let size = Int(st.st_size)
-        guard size >= BatchFormat.hashLength else { throw StoreError(.invalidBatch, "\(shown) is too short to be a batch") }
-        var buffer = [UInt8](repeating: 0, count: BatchFormat.hashLength)
-        let got = try buffer.withUnsafeMutableBytes { (b) in try Posix.read(fd.raw, into: b, at: size - BatchFormat.hashLength, path: shown) }
-        guard got == BatchFormat.hashLength else { throw StoreError(.invalidBatch, "\(shown) is too short to be a batch") }
-        return Hex.encode(buffer)
-    }
 }
 
 /// What a stats run counted: the published reports and the counts behind its notes.
@@ -206,7 +161,10 @@ public struct StatsRun {
         self.policy = policy
     }
 
-    public func run(_ sources: EntrySources) throws -> StatsResult {
+    /// Counts `sources`, calls `beforePublishing` with the population counted (to check and
+    /// record the release in the ``ReleaseLog``: what it throws stops the run before any number is
+    /// drawn or protected), then protects the tables.
+    public func run(_ sources: EntrySources, beforePublishing: (Population) throws -> Void = { _ in }) throws -> StatsResult {
         let counter = try Counter(tables: plan.tables, months: plan.months)
         let digest = plan.schema.digest
         let auditor = Auditor(keys: keys, sections: .answersOnly, workers: workers)
@@ -222,6 +180,8 @@ public struct StatsRun {
         // An entry that fits its questionnaire but not the tables (a year after the current one, from
         // an arrival month in the future that only a hostile sender writes) is counted nowhere.
         if state.failed > 0 { summary.problems[Auditor.answersNotFitting, default: 0] += state.failed }
+        let population = Population(ids: state.ids, firstMonth: state.firstMonth, lastMonth: state.lastMonth)
+        try beforePublishing(population)
         var tables: [(counts: CountTable, report: StatsReport)] = []
         for t in state.tabulators {
             let counts = try t.counts()
@@ -233,7 +193,6 @@ public struct StatsRun {
             (reports, joint) = JointAudit.protect(tables, population: try state.recorder.categories(), minCount: policy.minCount,
                                                   timeLimitMilliseconds: auditTimeLimitMilliseconds)
         }
-        let population = Population(ids: state.ids, firstMonth: state.firstMonth, lastMonth: state.lastMonth)
         return StatsResult(reports: reports, summary: summary, otherQuestionnaire: state.other, outsideMonths: state.outsideMonths,
                            unusedKeys: try auditor.unusedKeys(summary, sources: sources), population: population, jointAudit: joint)
     }

@@ -66,9 +66,9 @@ enum ExitStatus: Int32, Sendable {
             }
         case let e as CommandError: self = e.status
         case is TerminalError: self = .usage
-        case let e as LedgerError:
+        case let e as ReleaseLogError:
             switch e {
-            case .budgetExceeded: self = .permission
+            case .budgetExceeded, .differencing: self = .permission
             case .corrupt: self = .dataError
             case .io: self = .ioError
             case .invalid: self = .usage
@@ -91,7 +91,7 @@ func sentence(for error: Error) -> String {
     case let e as StoreError: return e.message
     case let e as ReadingError: return e.message
     case let e as TerminalError: return e.description
-    case let e as LedgerError: return e.description
+    case let e as ReleaseLogError: return e.description
     case let e as StatsError: return e.description
     case let e as EnvelopeError: return e.description
     case let e as FormatError: return e.description

@@ -15,8 +15,9 @@ struct StatsCommand: ChorusCommand {
             answers are decrypted, never a story, so an analyst key is enough. Disclosure control is on: \
             counts from 1 to K-1 are shown as <K, further cells are hidden (x) until no hidden number can \
             be worked out from the totals, and fewer than K entries in all publishes nothing. With \
-            --epsilon, integer discrete-Laplace noise is added and the privacy budget of each source is \
-            tracked in a ledger next to the key.
+            --epsilon, integer discrete-Laplace noise is added and the privacy budget of each entry is \
+            tracked. Every release is recorded in a release log next to the key, and a release whose \
+            entries differ from an earlier one of overlapping tables by 1 to K-1 is refused.
             """
     )
 
@@ -42,11 +43,11 @@ struct StatsCommand: ChorusCommand {
     @Option(help: "Add discrete-Laplace noise with this privacy parameter (e.g. 0.5).")
     var epsilon: String?
 
-    @Option(help: "The privacy budget per source (default 1.0).")
+    @Option(help: "The privacy budget per entry, across every noisy release that counts it (default 1.0).")
     var budget: String = "1"
 
-    @Option(help: "The budget ledger (default: chorus-epsilon-ledger.json next to the first key).")
-    var ledger: String?
+    @Option(help: "The release log folder (default: chorus-releases next to the first key).")
+    var releases: String?
 
     @Option(help: "With --epsilon and --by arrival-month: the fixed range of months, YYYY-MM..YYYY-MM.")
     var months: String?
@@ -86,26 +87,35 @@ struct StatsCommand: ChorusCommand {
                                  questionnaire: questionnaire)
         let keys = try keyOptions.unlock()
 
-        // The budget is spent before anything is computed, so a refused query reveals nothing.
+        // Several tables with noise cost epsilon each (sequential composition).
+        var cost: Epsilon? = nil
         if let eps {
-            let ledgerPath = ledger ?? defaultLedgerPath()
-            let identities = try StatsPlan.sourceIdentities(entrySources)
-            let cost: Epsilon
             do { cost = try (1 ..< plan.tables.count).reduce(eps) { acc, _ in try acc.adding(eps) } } catch {
                 throw CommandError(.usage, "--epsilon \(eps) for \(plan.tables.count) tables is more than the largest epsilon accepted")
             }
-            do {
-                _ = try EpsilonLedger(path: ledgerPath).checkAndSpend(cost, sources: identities.map(\.id), budget: budgetValue)
-            } catch let e as LedgerError {
-                throw ledgerFailure(e, tables: plan.tables.count, epsilon: eps, identities: identities, ledgerPath: ledgerPath)
-            }
         }
+        let log = ReleaseLog(path: releases ?? defaultReleasesPath())
+        var outcome: ReleaseLog.Outcome? = nil
 
         var run = StatsRun(plan: plan, keys: keys, policy: policy)
         run.auditTimeLimitMilliseconds = auditTimeLimit * 1000
         let progress = ProgressLine(verb: "counted")
         run.progress = { progress.update($0) }
-        let result = try run.run(entrySources)
+        // The release is checked against the log and recorded after counting and before any number
+        // is drawn or shown, so a refused release reveals nothing and spends nothing.
+        let tableIDs = plan.tables.map { $0.map(\.id) }
+        let result = try run.run(entrySources) { population in
+            progress.finish()
+            // An exact release of fewer than K entries publishes only that: nothing to record.
+            if eps == nil && population.count < minCount { return }
+            do {
+                outcome = try log.checkAndRecord(.init(ids: population.ids, tables: tableIDs, minCount: minCount, epsilon: cost,
+                                                       budget: budgetValue, date: UTCDate.now().dayText))
+            } catch let ReleaseLogError.budgetExceeded(requested, budget, left) {
+                let need = plan.tables.count == 1 ? "epsilon \(requested)" : "epsilon \(requested) (\(plan.tables.count) tables at \(eps!) each)"
+                throw CommandError(.permission, "this release needs \(need), but some of these entries have only \(left) of their privacy budget of \(budget) left; nothing was spent and nothing is shown (release log \(displaySafe(log.path, limit: 200)))")
+            }
+        }
         progress.finish()
 
         let reports = result.reports
@@ -122,44 +132,32 @@ struct StatsCommand: ChorusCommand {
         }
         for line in result.summary.problemLines(exact: eps == nil) { printErr("chorus: \(line)") }
         if result.outsideMonths > 0, let months {
-            printErr("chorus: note: \(amount(result.outsideMonths, noisy: eps != nil)) arrived outside --months \(displaySafe(months)) and \(result.outsideMonths == 1 && eps == nil ? "is" : "are") counted in no table")
+            printErr("chorus: note: \(amount(result.outsideMonths, noisy: eps != nil)) arrived outside --months \(displaySafe(months)) and are counted in no table")
         }
         if result.otherQuestionnaire > 0 {
             let n = result.otherQuestionnaire
-            printErr("chorus: note: \(amount(n, noisy: eps != nil)) \(n == 1 && eps == nil ? "was" : "were") sealed under another questionnaire of these sources and \(n == 1 && eps == nil ? "is" : "are") not counted here (count \(n == 1 && eps == nil ? "it" : "them") with --questionnaire; chorus recipients list shows the digests)")
+            printErr("chorus: note: \(amount(n, noisy: eps != nil)) were sealed under another questionnaire of these sources and are not counted here (count them with --questionnaire; chorus recipients list shows the digests)")
+        }
+        if let cost, let outcome {
+            let need = plan.tables.count == 1 ? "epsilon \(cost)" : "epsilon \(cost) (\(plan.tables.count) tables at \(eps!) each)"
+            printErr("chorus: privacy budget: release \(outcome.number) spent \(need) on every entry it counted; the least any of them has left is \(outcome.left) of \(budgetValue)")
         }
         let unused = reportUnusedKeys(keys, result.unusedKeys)
         if result.summary.hasProblems || unused { throw exitWith(.dataError) }
     }
 
     /// A number of entries outside the release, as a note may say it: never exact under
-    /// --epsilon (nothing exact is printed beside noise), never from 1 to K-1.
+    /// --epsilon (nothing exact is printed beside noise), never from 1 to K-1 (so always plural).
     private func amount(_ n: Int, noisy: Bool) -> String {
         if noisy { return "some entries" }
         if n < minCount { return "fewer than \(minCount) entries" }
         return "\(n) entries"
     }
 
-    private func defaultLedgerPath() -> String {
+    private func defaultReleasesPath() -> String {
         let key = keyOptions.keys[0]
         let dir = key.contains("/") ? String(key[..<key.lastIndex(of: "/")!]) : "."
-        return dir + "/chorus-epsilon-ledger.json"
-    }
-
-    /// One sentence for a ledger that refused or failed, with the exit status that fits.
-    private func ledgerFailure(_ e: LedgerError, tables: Int, epsilon: Epsilon, identities: [StatsPlan.SourceIdentity], ledgerPath: String) -> Error {
-        switch e {
-        case let .budgetExceeded(requested, budget, remaining):
-            // In the order the sources were given (a store, then its batches), named as the user knows them.
-            let order = Dictionary(identities.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { a, _ in a })
-            let left = remaining.sorted { (order[$0.source] ?? .max) < (order[$1.source] ?? .max) }.map { item in
-                "\(item.left) left for \(identities.first { $0.id == item.source }?.shown ?? item.source)"
-            }.joined(separator: ", ")
-            let need = tables == 1 ? "epsilon \(requested)" : "epsilon \(requested) (\(tables) tables at \(epsilon) each)"
-            return CommandError(.permission, "this query needs \(need), but the privacy budget of \(budget) per source has only \(left); nothing was computed and no epsilon was spent (ledger \(displaySafe(ledgerPath, limit: 200)))")
-        default:
-            return e
-        }
+        return dir + "/chorus-releases"
     }
 }
 

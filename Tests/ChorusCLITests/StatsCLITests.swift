@@ -228,7 +228,7 @@ func jsonObject(_ r: Run) throws -> [String: Any] {
     /// `--epsilon`: every format says epsilon and that the numbers are noisy.
     @Test func differentialPrivacyIsSaidInEveryFormat() throws {
         let (cli, fx) = try Fixture.copy()
-        let common = anaKeyArgs + [fx.batch, "--by", "setting", "--epsilon", "0.5", "--budget", "100", "--ledger", "ledger.json"]
+        let common = anaKeyArgs + [fx.batch, "--by", "setting", "--epsilon", "0.5", "--budget", "100", "--releases", "rel"]
         let table = try cli.run(["stats"] + common)
         #expect(table.status == 0, "\(table)")
         #expect(table.stdout.contains("Note: The numbers are noisy: differential privacy with epsilon = 0.5 (sensitivity 1)."))
@@ -244,62 +244,64 @@ func jsonObject(_ r: Run) throws -> [String: Any] {
         #expect(html.stdout.contains("The numbers are noisy: differential privacy with epsilon = 0.5"))
         // A multi-valued field: one entry touches up to 9 cells and the total.
         let kind = try jsonObject(try cli.run(["stats"] + anaKeyArgs + [fx.batch, "--by", "kind", "--epsilon", "0.5", "--budget", "100",
-                                                                     "--ledger", "ledger.json", "--format", "json"]))
+                                                                     "--releases", "rel", "--format", "json"]))
         #expect((kind["parameters"] as? [String: Any])?["sensitivity"] as? Int == 10)
         // Months taken from the data would leak outside the noise.
-        let months = try cli.run(["stats"] + anaKeyArgs + [fx.batch, "--by", "arrival-month", "--epsilon", "0.5", "--ledger", "ledger.json"])
+        let months = try cli.run(["stats"] + anaKeyArgs + [fx.batch, "--by", "arrival-month", "--epsilon", "0.5", "--releases", "rel"])
         #expect(months.status == 64)
         #expect(months.stderr.contains("needs a fixed range, --months YYYY-MM..YYYY-MM"))
         for bad in ["0", "-1", "abc", "0.1234567"] {
-            let r = try cli.run(["stats"] + anaKeyArgs + [fx.batch, "--epsilon", bad, "--ledger", "ledger.json"])
+            let r = try cli.run(["stats"] + anaKeyArgs + [fx.batch, "--epsilon", bad, "--releases", "rel"])
             #expect(r.status == 64, "\(bad): \(r)")
             #expect(r.stderr.contains("epsilon"))
         }
     }
 
-    /// The ledger refuses a query that would go over the budget, says what is left, spends nothing
-    /// then, and keeps one account per batch whatever the path (a copy, a link, or inside its store).
-    @Test func ledgerRefusesOnceSpentAndIsNotFooledByOtherPaths() throws {
+    /// The release log refuses a noisy release that would take an entry over its budget, says what
+    /// is left, spends nothing then, and keeps the budget per entry whatever the path (a copy, a
+    /// link, or the store that holds the batch): one account for the same entries.
+    @Test func theBudgetIsPerEntryWhateverThePath() throws {
         let (cli, fx) = try Fixture.copy()
         try FileManager.default.copyItem(atPath: cli.path(fx.batch), toPath: cli.path("copy.batch"))
         try FileManager.default.createSymbolicLink(atPath: cli.path("link.batch"), withDestinationPath: cli.path(fx.batch))
-        func stats(_ source: String, _ epsilon: String, ledger: String? = "one.json") throws -> Run {
+        func stats(_ source: String, _ epsilon: String, releases: String? = "one") throws -> Run {
             try cli.run(["stats"] + anaKeyArgs + [source, "--by", "setting", "--epsilon", epsilon, "--budget", "1"]
-                        + (ledger.map { ["--ledger", $0] } ?? []))
+                        + (releases.map { ["--releases", $0] } ?? []))
         }
-        #expect(try stats(fx.batch, "0.6").status == 0)
+        let first = try stats(fx.batch, "0.6")
+        #expect(first.status == 0, "\(first)")
+        #expect(first.stderr.contains("chorus: privacy budget: release 1 spent epsilon 0.6 on every entry it counted; the least any of them has left is 0.4 of 1"), "\(first.stderr)")
         let copy = try stats("copy.batch", "0.6")
         #expect(copy.status == 77, "\(copy)")
         #expect(copy.stdout.isEmpty, "nothing is published")
-        #expect(copy.stderr.contains("this query needs epsilon 0.6, but the privacy budget of 1 per source has only 0.4 left for the batch copy.batch;"), "\(copy.stderr)")
-        #expect(copy.stderr.contains("nothing was computed and no epsilon was spent"))
+        #expect(copy.stderr.contains("this release needs epsilon 0.6, but some of these entries have only 0.4 of their privacy budget of 1 left; nothing was spent and nothing is shown"), "\(copy.stderr)")
         // The refusal spent nothing: 0.4 is still there, through the link.
         let link = try stats("link.batch", "0.4")
         #expect(link.status == 0, "\(link)")
         #expect(link.stdout.contains("(noisy) entries"))
         #expect(try stats("copy.batch", "0.000001").status == 77)
-        // The store holds the batch: its account is fresh but the batch's is spent.
+        // The store holds the batch: the same entries, the same (spent) budget.
         let store = try stats("store", "0.1")
         #expect(store.status == 77, "\(store)")
-        #expect(store.stderr.contains("has only 1 left for the store store, 0 left for its batch "), "\(store.stderr)")
+        #expect(store.stderr.contains("have only 0 of their privacy budget"), "\(store.stderr)")
 
         // The other way round: the store first, then its batch alone under another path.
-        #expect(try stats("store", "1", ledger: "two.json").status == 0)
-        let batchAfterStore = try stats("link.batch", "0.1", ledger: "two.json")
+        #expect(try stats("store", "1", releases: "two").status == 0)
+        let batchAfterStore = try stats("link.batch", "0.1", releases: "two")
         #expect(batchAfterStore.status == 77, "\(batchAfterStore)")
-        #expect(batchAfterStore.stderr.contains("has only 0 left for the batch link.batch;"))
 
-        // The default ledger lives next to the (first) key; several tables cost epsilon each.
+        // The default log lives next to the (first) key; several tables cost epsilon each.
         let twoTables = try cli.run(["stats"] + anaKeyArgs + [fx.batch, "--by", "setting", "--by", "reported", "--epsilon", "0.4"])
         #expect(twoTables.status == 0, "\(twoTables)")
-        #expect(FileManager.default.fileExists(atPath: cli.path("chorus-epsilon-ledger.json")))
-        let over = try stats(fx.batch, "0.3", ledger: nil)
+        #expect(twoTables.stderr.contains("spent epsilon 0.8 (2 tables at 0.4 each)"), "\(twoTables.stderr)")
+        #expect(FileManager.default.fileExists(atPath: cli.path("chorus-releases/log.json")))
+        let over = try stats(fx.batch, "0.3", releases: nil)
         #expect(over.status == 77, "\(over)")
-        #expect(over.stderr.contains("has only 0.2 left for the batch "))
+        #expect(over.stderr.contains("have only 0.2 of their privacy budget"))
         let multi = try cli.run(["stats"] + anaKeyArgs + ["copy.batch", "--by", "setting", "--by", "kind", "--epsilon", "0.15"])
         #expect(multi.status == 77, "\(multi)")
         #expect(multi.stderr.contains("needs epsilon 0.3 (2 tables at 0.15 each)"))
-        #expect(try stats(fx.batch, "0.2", ledger: nil).status == 0)
+        #expect(try stats(fx.batch, "0.2", releases: nil).status == 0)
     }
 
     /// Stats opens the answers only: an entry whose story section is damaged still counts with a
