@@ -152,6 +152,8 @@ public struct StatsRun {
     public var workers = Auditor.defaultWorkers
     /// The joint audit's time limit.
     public var auditTimeLimitMilliseconds = JointAudit.defaultTimeLimitMilliseconds
+    /// The date the reports say they were made (UTC, `YYYY-MM-DD`).
+    public var releaseDate = UTCDate.now().dayText
     /// Called (serially) with the number of entries counted so far.
     public var progress: (@Sendable (Int) -> Void)? = nil
 
@@ -162,9 +164,9 @@ public struct StatsRun {
     }
 
     /// Counts `sources`, calls `beforePublishing` with the population counted (to check and
-    /// record the release in the ``ReleaseLog``: what it throws stops the run before any number is
-    /// drawn or protected), then protects the tables.
-    public func run(_ sources: EntrySources, beforePublishing: (Population) throws -> Void = { _ in }) throws -> StatsResult {
+    /// record the release in the ``ReleaseLog``, returning its number: what it throws stops the run
+    /// before any number is drawn or protected), then protects the tables.
+    public func run(_ sources: EntrySources, beforePublishing: (Population) throws -> Int? = { _ in nil }) throws -> StatsResult {
         let counter = try Counter(tables: plan.tables, months: plan.months)
         let digest = plan.schema.digest
         let auditor = Auditor(keys: keys, sections: .answersOnly, workers: workers)
@@ -181,7 +183,7 @@ public struct StatsRun {
         // an arrival month in the future that only a hostile sender writes) is counted nowhere.
         if state.failed > 0 { summary.problems[Auditor.answersNotFitting, default: 0] += state.failed }
         let population = Population(ids: state.ids, firstMonth: state.firstMonth, lastMonth: state.lastMonth)
-        try beforePublishing(population)
+        let number = try beforePublishing(population)
         var tables: [(counts: CountTable, report: StatsReport)] = []
         for t in state.tabulators {
             let counts = try t.counts()
@@ -192,6 +194,22 @@ public struct StatsRun {
         if policy.epsilon == nil {
             (reports, joint) = JointAudit.protect(tables, population: try state.recorder.categories(), minCount: policy.minCount,
                                                   timeLimitMilliseconds: auditTimeLimitMilliseconds)
+        }
+        // What the reports cover: a fixed range as given; otherwise the months of the entries
+        // counted, but never beside noise (months taken from the data are exact information).
+        let period: (first: String, last: String)?
+        if let months = plan.months {
+            period = (months.lowerBound.description, months.upperBound.description)
+        } else if policy.epsilon == nil, let a = population.firstMonth, let b = population.lastMonth {
+            period = (a.description, b.description)
+        } else {
+            period = nil
+        }
+        let facts = ReleaseFacts(number: number, date: releaseDate, period: period)
+        for i in reports.indices {
+            reports[i].release = facts
+            // The months of fewer than K entries are not said.
+            if reports[i].outcome == .fewerThanMinimum { reports[i].release?.period = nil }
         }
         return StatsResult(reports: reports, summary: summary, otherQuestionnaire: state.other, outsideMonths: state.outsideMonths,
                            unusedKeys: try auditor.unusedKeys(summary, sources: sources), population: population, jointAudit: joint)

@@ -486,11 +486,15 @@ public enum JointAudit {
                 let shown: PublishedCount = isHidden(p) ? (value[p] < k ? .fewerThan(k) : .atLeast(k)) : .exact(value[p])
                 for place in places[p] { marks[place.table, default: [:]][place.item] = shown }
             }
+            var jointly: [Int: Int] = [:]
+            for p in extra { for place in places[p] { jointly[place.table, default: 0] += 1 } }
             return tables.enumerated().map { t, table in
                 let r = table.report
                 guard case let .published(old) = r.outcome else { return r }
                 if withheld.contains(t) {
-                    return StatsReport(dimensions: r.dimensions, minCount: r.minCount, noise: r.noise, outcome: .withheld(entries: table.counts.entries))
+                    var out = StatsReport(dimensions: r.dimensions, minCount: r.minCount, noise: r.noise, outcome: .withheld(entries: table.counts.entries))
+                    out.withheldJointly = true
+                    return out
                 }
                 let m = marks[t] ?? [:]
                 let counts = PublishedCounts(
@@ -498,7 +502,9 @@ public enum JointAudit {
                     rowTotals: old.rowTotals.indices.map { m[.row($0)] ?? old.rowTotals[$0] },
                     columnTotals: old.columnTotals.indices.map { m[.column($0)] ?? old.columnTotals[$0] },
                     entries: m[.entries] ?? old.entries)
-                return StatsReport(dimensions: r.dimensions, minCount: r.minCount, noise: r.noise, outcome: .published(counts))
+                var out = StatsReport(dimensions: r.dimensions, minCount: r.minCount, noise: r.noise, outcome: .published(counts))
+                out.jointlyHidden = jointly[t] ?? 0
+                return out
             }
         }
     }

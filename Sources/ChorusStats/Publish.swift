@@ -93,9 +93,37 @@ public struct StatsReport: Sendable, Equatable {
     /// Nil for exact counts.
     public let noise: NoiseReport?
     public let outcome: Outcome
+    /// Numbers of this table the joint audit hid beyond the table's own protection.
+    public var jointlyHidden = 0
+    /// The joint audit withheld this table (it would be published alone).
+    public var withheldJointly = false
+    /// What release the table belongs to, when it is part of one.
+    public var release: ReleaseFacts? = nil
 
     public var rowCount: Int { dimensions[0].values.count }
     public var columnCount: Int { dimensions.count == 2 ? dimensions[1].values.count : 1 }
+}
+
+/// What a report says about the release it is part of.
+public struct ReleaseFacts: Sendable, Equatable {
+    /// The release's number in the release log (nil when not recorded: fewer than K entries).
+    public var number: Int?
+    /// UTC, `YYYY-MM-DD`.
+    public var date: String
+    /// The first and last arrival month of the entries counted (or the fixed range of
+    /// `--months`); nil when it cannot be said (no entries, or a noisy release without a fixed
+    /// range, where months taken from the data would be exact information beside the noise).
+    public var period: (first: String, last: String)?
+
+    public init(number: Int?, date: String, period: (first: String, last: String)?) {
+        self.number = number
+        self.date = date
+        self.period = period
+    }
+
+    public static func == (a: ReleaseFacts, b: ReleaseFacts) -> Bool {
+        a.number == b.number && a.date == b.date && a.period?.first == b.period?.first && a.period?.last == b.period?.last
+    }
 }
 
 /// Turns exact counts into a publishable report: optional noise, then suppression.

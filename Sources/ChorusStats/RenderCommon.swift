@@ -89,9 +89,18 @@ extension StatsReport {
     public var notes: [String] {
         var out: [String] = []
         let k = minCount
+        if let release {
+            var line = release.number.map { "Release \($0) of \(release.date)" } ?? "Made \(release.date)"
+            if let p = release.period { line += p.first == p.last ? ": entries that arrived in \(p.first)" : ": entries that arrived from \(p.first) to \(p.last)" }
+            line += "; minimum count K = \(k)"
+            if let noise { line += "; epsilon \(noise.epsilon) for this table" }
+            out.append(line + ".")
+        }
         switch outcome {
         case .fewerThanMinimum:
             out.append("With fewer than \(k) entries every count could single someone out, so only that is published.")
+        case .withheld where withheldJointly:
+            out.append("The table is withheld: together with the other tables of this release, some count under \(k) could be narrowed down too far however its cells were hidden. Publish it alone, or with fewer tables.")
         case .withheld:
             out.append("The table is withheld: however its cells are hidden, some count under \(k) could be worked out from the others. Try grouping by fewer or coarser fields.")
         case .published:
@@ -102,6 +111,9 @@ extension StatsReport {
             }
             if allCounts.contains(where: { if case .atLeast = $0 { return true } else { return false } }) {
                 out.append("\"x\" marks a count of \(k) or more hidden so that no \"<\(k)\" can be worked out from the totals.")
+            }
+            if jointlyHidden > 0 {
+                out.append("\(jointlyHidden) of the hidden numbers \(jointlyHidden == 1 ? "is" : "are") hidden so that, with the other tables of this release, no count under \(k) can be narrowed down.")
             }
         }
         if let noise {

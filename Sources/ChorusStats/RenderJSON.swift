@@ -58,6 +58,8 @@ extension StatsReport {
     ///   "not answered");
     /// - `parameters`: `min_count`, `epsilon` (a number, or `null`), `noisy`, `sensitivity`
     ///   (or `null`);
+    /// - `release` (when the table is part of one): `number` (in the release log, or `null`),
+    ///   `date` (UTC), `first_month` and `last_month` of arrival (`null` when not said);
     /// - `entries`: `{"count": n}`, `{"suppressed": true, "at_least": K}`, or
     ///   `{"fewer_than": K}` when nothing is published;
     /// - published tables only: `cells` (a list for one field, a list of rows for two), and for
@@ -101,6 +103,14 @@ extension StatsReport {
                 ("sensitivity", noise.map { .int($0.sensitivity) } ?? .null),
             ])),
         ]
+        if let release {
+            pairs.append(("release", .object([
+                ("number", release.number.map { .int($0) } ?? .null),
+                ("date", .string(release.date)),
+                ("first_month", release.period.map { .string($0.first) } ?? .null),
+                ("last_month", release.period.map { .string($0.last) } ?? .null),
+            ])))
+        }
         switch outcome {
         case .fewerThanMinimum:
             pairs.append(("entries", .object([("fewer_than", .int(minCount))])))

@@ -107,14 +107,15 @@ struct StatsCommand: ChorusCommand {
         let result = try run.run(entrySources) { population in
             progress.finish()
             // An exact release of fewer than K entries publishes only that: nothing to record.
-            if eps == nil && population.count < minCount { return }
+            if eps == nil && population.count < minCount { return nil }
             do {
                 outcome = try log.checkAndRecord(.init(ids: population.ids, tables: tableIDs, minCount: minCount, epsilon: cost,
-                                                       budget: budgetValue, date: UTCDate.now().dayText))
+                                                       budget: budgetValue, date: run.releaseDate))
             } catch let ReleaseLogError.budgetExceeded(requested, budget, left) {
                 let need = plan.tables.count == 1 ? "epsilon \(requested)" : "epsilon \(requested) (\(plan.tables.count) tables at \(eps!) each)"
                 throw CommandError(.permission, "this release needs \(need), but some of these entries have only \(left) of their privacy budget of \(budget) left; nothing was spent and nothing is shown (release log \(displaySafe(log.path, limit: 200)))")
             }
+            return outcome?.number
         }
         progress.finish()
 

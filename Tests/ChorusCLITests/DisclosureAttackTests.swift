@@ -94,6 +94,14 @@ import Testing
         }
         let view = try Self.readerView(r)
         #expect(JointReference.violations(fields: view.fields, tables: view.tables, k: view.k).found.isEmpty)
+        // Every report says what it covers.
+        for t in tables {
+            let release = try #require(t["release"] as? [String: Any])
+            #expect(release["number"] as? Int == 1 && release["first_month"] as? String == "2026-10" && release["last_month"] as? String == "2026-10")
+        }
+        let text = try Self.stats(cli, ["store", "--months", "2026-10..2026-10", "--by", "setting"])
+        #expect(text.status == 0, "\(text)")
+        #expect(withoutDates(text.stdout).contains("Note: Release 2 of DATE: entries that arrived in 2026-10; minimum count K = 5."), "\(text.stdout)")
     }
 
     /// Setting, role and reported and their three cross-tabs of 18 entries with concentrated

@@ -17,6 +17,11 @@ func digitRuns(in s: String) -> [String] {
     s.split(whereSeparator: { !$0.isNumber }).map(String.init)
 }
 
+/// `s` without the dates (`YYYY-MM-DD`) a report says it was made on.
+func withoutDates(_ s: String) -> String {
+    s.replacingOccurrences(of: #"[0-9]{4}-[0-9]{2}-[0-9]{2}"#, with: "DATE", options: .regularExpression)
+}
+
 func jsonObject(_ r: Run) throws -> [String: Any] {
     try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any], "\(r)")
 }
@@ -43,7 +48,8 @@ func jsonObject(_ r: Run) throws -> [String: Any] {
         #expect(analyst.stdout.contains("Note: Counts under 5 are hidden and shown as \"<5\" (fewer than 5, possibly none)."))
         let reviewer = try cli.run(["stats"] + revKeyArgs + ["store", "--by", "setting"])
         #expect(reviewer.status == 0, "\(reviewer)")
-        #expect(reviewer.stdout == analyst.stdout)
+        // The same numbers, in release 2 of the log instead of release 1.
+        #expect(reviewer.stdout.replacingOccurrences(of: "Release 2 of", with: "Release 1 of") == analyst.stdout)
         let consent = try cli.run(["stats"] + anaKeyArgs + [fx.batch, "--by", "consent"])
         #expect(consent.status == 0, "\(consent)")
         #expect(tableRow(consent.stdout, "counts-only") == ["x"] && tableRow(consent.stdout, "quote-anonymously") == ["<5"])
@@ -198,17 +204,17 @@ func jsonObject(_ r: Run) throws -> [String: Any] {
         let table = try cli.run(["stats"] + anaKeyArgs + [fx.batch, "--by", "setting", "--min-count", "20"])
         #expect(table.status == 0, "\(table)")
         #expect(table.stdout.contains(sentence))
-        #expect(digitRuns(in: table.stdout).allSatisfy { $0 == "20" }, "\(table.stdout)")
+        #expect(digitRuns(in: withoutDates(table.stdout)).allSatisfy { $0 == "20" }, "\(table.stdout)")
         #expect(tableRow(table.stdout, "workplace") == nil)
         let csv = try cli.run(["stats"] + anaKeyArgs + [fx.batch, "--by", "setting", "--min-count", "20", "--format", "csv"])
         #expect(csv.stdout.contains(sentence))
-        #expect(digitRuns(in: csv.stdout).allSatisfy { $0 == "20" }, "\(csv.stdout)")
+        #expect(digitRuns(in: withoutDates(csv.stdout)).allSatisfy { $0 == "20" }, "\(csv.stdout)")
         let json = try cli.run(["stats"] + anaKeyArgs + [fx.batch, "--by", "setting,reported", "--min-count", "20", "--format", "json"])
         let o = try jsonObject(json)
         #expect(o["outcome"] as? String == "fewer_than_min_count")
         #expect((o["entries"] as? [String: Int]) == ["fewer_than": 20])
         #expect(o["cells"] == nil && o["row_totals"] == nil && o["column_totals"] == nil)
-        #expect(!json.stdout.contains("15") && !json.stdout.contains("\"count\""))
+        #expect(!withoutDates(json.stdout).contains("15") && !json.stdout.contains("\"count\""))
         let html = try cli.run(["stats"] + anaKeyArgs + [fx.batch, "--by", "setting", "--min-count", "20", "--format", "html"])
         #expect(html.stdout.contains(sentence))
         #expect(!html.stdout.contains("<table") && !html.stdout.contains("<svg") && !html.stdout.contains(">15<"))
@@ -221,7 +227,8 @@ func jsonObject(_ r: Run) throws -> [String: Any] {
             #expect(r.status == 0, "\(r)")
             #expect(r.stdout.contains(format == "json" ? "\"fewer_than\": 5" : "Fewer than 5 entries: nothing else is published."), "\(format)")
             #expect(!r.stdout.contains(">3<") && !r.stdout.contains("\"count\": 3") && tableRow(r.stdout, "workplace") == nil)
-            if format != "html" { #expect(digitRuns(in: r.stdout).allSatisfy { $0 == "5" || $0 == "1" }, "\(r.stdout)") }
+            if format != "html" { #expect(digitRuns(in: withoutDates(r.stdout)).allSatisfy { $0 == "5" || $0 == "1" }, "\(r.stdout)") }
+            #expect(!r.stdout.contains("arrived"), "the months of fewer than K entries are not said")
         }
     }
 
