@@ -28,7 +28,7 @@ import Darwin
 /// - `log.json` (0600): `{"format": "chorus-release-log", "version": 1, "key": HEX, "releases": [...]}`,
 ///   one object per release: `number`, `date` (UTC, `YYYY-MM-DD`), `min_count`, `epsilon_micro`
 ///   (0 for an exact release), `tables` (lists of field ids), `entries`, `population` (the file
-///   name) and `population_blake2b` (the hex BLAKE2b-256 of that file, checked on every read).
+///   name: a release of the same entries as an earlier one names the earlier one's file) and `population_blake2b` (the hex BLAKE2b-256 of that file, checked on every read).
 /// - `NNNNNN.pop` (0600): the release's population, the sorted distinct 8-byte big-endian keyed
 ///   digests of the entry ids it counted (the first 8 bytes of BLAKE2b-128 keyed with the log's key) (8 MB for a million entries). The key is the
 ///   log's random `key`, so a population file alone cannot be matched against a receipt.
@@ -122,8 +122,14 @@ public struct ReleaseLog: Sendable {
         let population = try Self.population(request.ids, key: key)
         let fields = Set(request.tables.flatMap { $0 })
         var spent = [Int64](repeating: 0, count: population.count)
+        // Releases of the same entries share one population file, read once.
+        var read: [String: [UInt64]] = [:]
         for old in file.releases {
-            let earlier = try readPopulation(old)
+            let earlier: [UInt64]
+            if let known = read[old.population] { earlier = known } else {
+                earlier = try readPopulation(old)
+                read[old.population] = earlier
+            }
             let overlapping = !fields.isDisjoint(with: old.tables.flatMap { $0 })
             let k = max(request.minCount, old.minCount)
             if overlapping {
@@ -140,14 +146,21 @@ public struct ReleaseLog: Sendable {
             throw ReleaseLogError.budgetExceeded(requested: request.epsilon!, budget: request.budget, left: Epsilon.fromMicroClamped(request.budget.micro - before))
         }
         let number = (file.releases.map(\.number).max() ?? 0) + 1
-        let name = Self.populationName(number)
         var bytes: [UInt8] = []
         bytes.reserveCapacity(population.count * 8)
         for h in population { withUnsafeBytes(of: h.bigEndian) { bytes.append(contentsOf: $0) } }
-        try writeFile(name, bytes)
+        let digest = Hex.encode(BLAKE2b.hash(bytes))
+        // The same entries as an earlier release: its file serves (8 MB a million entries saved).
+        let name: String
+        if let same = file.releases.first(where: { $0.populationBlake2b == digest && $0.entries == population.count }) {
+            name = same.population
+        } else {
+            name = Self.populationName(number)
+            try writeFile(name, bytes)
+        }
         file.releases.append(Release(number: number, date: request.date, minCount: request.minCount, epsilonMicro: cost,
                                      tables: request.tables, entries: population.count, population: name,
-                                     populationBlake2b: Hex.encode(BLAKE2b.hash(bytes))))
+                                     populationBlake2b: digest))
         try writeLog(file)
         return Outcome(number: number, spentBefore: Epsilon.fromMicroClamped(before),
                        left: Epsilon.fromMicroClamped(request.budget.micro - before - cost))
@@ -238,7 +251,8 @@ public struct ReleaseLog: Sendable {
         }
         guard Hex.decode(file.key)?.count == 32 else { throw ReleaseLogError.corrupt(path: logPath, reason: "its key is not 32 bytes of hex") }
         for r in file.releases {
-            guard r.epsilonMicro >= 0, r.entries >= 0, r.minCount >= 1, r.population == Self.populationName(r.number) else {
+            guard r.number >= 1, r.epsilonMicro >= 0, r.entries >= 0, r.minCount >= 1,
+                  let named = Int(r.population.dropLast(4)), (1...r.number).contains(named), r.population == Self.populationName(named) else {
                 throw ReleaseLogError.corrupt(path: logPath, reason: "release \(r.number) is not well formed")
             }
         }

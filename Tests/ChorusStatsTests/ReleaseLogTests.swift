@@ -43,6 +43,8 @@ import Testing
         let message = ReleaseLogError.differencing(release: 1, date: "2026-12-03", differing: 1, needed: 4).description
         #expect(message.contains("by only 1 entry") && message.contains("at least 4 more entries have arrived or left"))
         #expect(try log.releases().map(\.number) == [1, 2, 3, 4])
+        // Release 2 counted exactly the entries of release 1: it names release 1's file.
+        #expect(try log.releases().map(\.population) == ["000001.pop", "000001.pop", "000003.pop", "000004.pop"])
     }
 
     /// The budget is per entry: a store's entries counted again as its batch spend from the same
@@ -115,7 +117,9 @@ import Testing
         #expect(throws: ReleaseLogError.self) { try log.checkAndRecord(Self.request(Self.ids(0..<9))) }
         try FileManager.default.removeItem(atPath: path + "/000001.pop")
         #expect(throws: ReleaseLogError.self) { try log.checkAndRecord(Self.request(Self.ids(0..<9))) }
-        for garbage in ["{", "{\"format\":\"other\",\"version\":1,\"key\":\"00\",\"releases\":[]}"] {
+        let key = String(repeating: "ab", count: 32)
+        let release0 = "{\"format\":\"chorus-release-log\",\"version\":1,\"key\":\"\(key)\",\"releases\":[{\"number\":0,\"date\":\"x\",\"min_count\":5,\"epsilon_micro\":0,\"tables\":[],\"entries\":0,\"population\":\"000000.pop\",\"population_blake2b\":\"\"}]}"
+        for garbage in ["{", "{\"format\":\"other\",\"version\":1,\"key\":\"00\",\"releases\":[]}", release0] {
             try Data(garbage.utf8).write(to: URL(fileURLWithPath: path + "/log.json"))
             #expect(throws: ReleaseLogError.self) { try log.checkAndRecord(Self.request(Self.ids(0..<9))) }
             #expect(try String(contentsOfFile: path + "/log.json", encoding: .utf8) == garbage)
