@@ -8,6 +8,8 @@
 # cc -O2 -lsodium -lpthread), generates batches of 10,000 and 100,000 entries (and 1,000,000 with
 # --large) with chorus-bulkgen, then times:
 #   chorus stats            against Benchmarks/reference/stats_ref.c (all cores) and stats_pynacl.py
+#   chorus stats, 21 tables (every built-in field and pair) with K = 5, against the same counting with
+#                           K = 1: the time of suppression and the joint audit beside counting
 #   chorus review --format jsonl > /dev/null   against stats_ref -s (the story section opened too)
 #   chorus submit --out     against age -r, on the same 4 KiB story
 #   chorus import (10,000 envelopes)           against Benchmarks/reference/import_ref.c
@@ -119,14 +121,14 @@ for n in "${sizes[@]}"; do
   b="$data/b$n.batch"
   r=$runs; w=1; few=$(( runs < 3 ? runs : 3 ))
   [ "$n" -ge 1000000 ] && { r=$few; w=0; }
-  stats="$chorus stats --key $keys/analyst.key --passphrase-file $pass $b --by setting"
+  stats="$chorus stats --key $keys/analyst.key --passphrase-file $pass $b --by setting --releases $data/releases-stats"
   ref="$bin/stats_ref $keys/analyst.key $pass $b"
   echo "-- stats, $n entries" >&2
   same_series=()
   if [ "$n" -ge 1000000 ]; then
     # The 100,000-entry batch again, in the same series: the per-entry comparison of the two sizes
     # must not depend on how busy the machine was ten minutes earlier.
-    same_series=("stats_chorus_100000_beside_1000000=$chorus stats --key $keys/analyst.key --passphrase-file $pass $data/b100000.batch --by setting")
+    same_series=("stats_chorus_100000_beside_1000000=$chorus stats --key $keys/analyst.key --passphrase-file $pass $data/b100000.batch --by setting --releases $data/releases-stats")
   fi
   side_by_side "$r" "$w" "stats_chorus_$n=$stats" "${same_series[@]}" "stats_ref_$n=$ref" \
     "stats_refhash_$n=$bin/stats_ref -H $keys/analyst.key $pass $b"
@@ -138,6 +140,29 @@ for n in "${sizes[@]}"; do
   $ref | awk -F'\t' 'NR > 1 && $2 ~ /^[0-9]+$/ {print $1, $2}' | sort > "$results/counts_ref_$n"
   if cmp -s "$results/counts_chorus_$n" "$results/counts_ref_$n"; then echo same > "$results/agree_$n"; else echo DIFFERENT > "$results/agree_$n"; fi
 done
+
+say "stats: the joint audit of the built-in questionnaire, every field and every pair of fields (21 tables)"
+# The same 21 tables counted with K = 1 (no suppression, no audit) and with K = 5 (suppression of each
+# table, then the joint audit): the difference is the protection, the ratio says whether it dominates.
+alltables=""
+fields=(kind setting perpetrator-role year reported consent)
+for ((i = 0; i < ${#fields[@]}; i++)); do
+  alltables="$alltables --by ${fields[$i]}"
+  for ((j = i + 1; j < ${#fields[@]}; j++)); do alltables="$alltables --by ${fields[$i]},${fields[$j]}"; done
+done
+for n in "${sizes[@]}"; do
+  b="$data/b$n.batch"
+  r=$(( runs < 3 ? runs : 3 )); [ "$n" -ge 1000000 ] && r=1
+  echo "-- stats with 21 tables, $n entries" >&2
+  side_by_side "$r" 0 \
+    "audit_count_$n=rm -rf $data/releases;;$chorus stats --key $keys/analyst.key --passphrase-file $pass $b $alltables --min-count 1 --unsafe-small-cells --releases $data/releases" \
+    "audit_full_$n=rm -rf $data/releases;;$chorus stats --key $keys/analyst.key --passphrase-file $pass $b $alltables --audit-time-limit 3600 --releases $data/releases"
+  # What the audit changed, from its note (one run).
+  rm -rf "$data/releases"
+  $chorus stats --key "$keys/analyst.key" --passphrase-file "$pass" "$b" $alltables --audit-time-limit 3600 --releases "$data/releases" \
+    2>&1 >/dev/null | grep -o 'the joint audit .*' > "$results/audit_note_$n" || echo "the joint audit changed nothing" > "$results/audit_note_$n"
+done
+rm -rf "$data/releases"
 
 say "review: chorus --format jsonl against the C reference that also opens the story"
 review_sizes=(10000 100000)
@@ -231,6 +256,18 @@ if beside:
 lines.append("\nThe C reference does the libsodium calls that decoding the answers needs and nothing else; Chorus also "
              "checks each batch's BLAKE2b checksum (FORMAT.md 6), so the column with `-H` (the reference with that "
              "checksum too) is shown for comparison. The C reference maps the batch into memory, so its RSS includes the file's pages.\n")
+lines.append("## chorus stats with the joint audit (the built-in questionnaire: 6 fields and 15 pairs, 21 tables)\n")
+lines.append("| entries | counting only (K = 1, no audit) | counting, suppression and joint audit (K = 5) | protection's share of the time | what the audit did |")
+lines.append("|---:|---:|---:|---:|:--|")
+for n in sizes:
+    c, f = med(f"audit_count_{n}"), med(f"audit_full_{n}")
+    note_path = os.path.join(res, f"audit_note_{n}")
+    note = open(note_path).read().strip() if os.path.exists(note_path) else "n/a"
+    share = (f - c) / f if c and f else None
+    lines.append(f"| {n:,} | {s(c)} | {s(f)} | {'n/a' if share is None else f'{share * 100:.0f}%'} | {note} |")
+    if share is not None:
+        verdict(f"the joint audit does not dominate the run at {n:,} entries (under half its time)", share < 0.5, f"{share * 100:.0f}% of {s(f)}")
+lines.append("")
 lines.append("## chorus review (`--format jsonl > /dev/null`, reviewer key, all cores)\n")
 lines.append("| entries | chorus review | C reference (`-s`: story opened too) | ratio (C time / chorus time) | chorus peak RSS |")
 lines.append("|---:|---:|---:|---:|---:|")
