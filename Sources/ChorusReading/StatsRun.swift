@@ -21,6 +21,14 @@ public struct StatsPlan: Sendable {
     /// The arrival months counted (`--months`): an entry that arrived outside is left out of the
     /// whole release, every table and total, not only the arrival-month ones.
     public let months: ClosedRange<YearMonth>?
+    /// Every field that can be counted, by id (the arrival-month pseudo-field with `months`).
+    private let fields: [String: StatsField]
+
+    /// The fields with these ids, or nil when one is not a field of this questionnaire.
+    public func fields(_ ids: [String]) -> [StatsField]? {
+        let found = ids.compactMap { fields[$0] }
+        return found.count == ids.count ? found : nil
+    }
 
     /// `tables`: `--by` specifications, a field or two joined by a comma (every field when empty).
     /// `months`: the fixed range of arrival months (`--months`), required with `noisy` when a table is
@@ -31,7 +39,9 @@ public struct StatsPlan: Sendable {
         let first = try Self.questionnaire(sources, prefix: questionnaire)
         schema = first
         self.months = months
-        let all = try Self.statsFields(schema: first)
+        var all = try Self.statsFields(schema: first)
+        all[StatsField.arrivalMonthID] = months.map { StatsField.arrivalMonth(range: $0) } ?? StatsField.arrivalMonth()
+        fields = all
         let wanted = specs.isEmpty ? first.fields.map(\.id) : specs
         tables = try wanted.map { spec in
             let ids = spec.split(separator: ",", omittingEmptySubsequences: false).map { Self.trimmed($0) }
@@ -154,6 +164,20 @@ public struct StatsRun {
     public var auditTimeLimitMilliseconds = JointAudit.defaultTimeLimitMilliseconds
     /// The date the reports say they were made (UTC, `YYYY-MM-DD`).
     public var releaseDate = UTCDate.now().dayText
+    /// Tables earlier releases published (``ReleaseLog/tablesPublished()``): counted too, so that
+    /// those of them published from exactly these entries are audited with this release's.
+    public var earlierTables: [[StatsField]] = []
+
+    /// What the release log said of a release about to be published.
+    public struct ReleaseCheck {
+        public let number: Int?
+        /// The tables earlier releases published from exactly these entries.
+        public let earlier: [ReleaseLog.PublishedTable]
+        public init(number: Int?, earlier: [ReleaseLog.PublishedTable]) {
+            self.number = number
+            self.earlier = earlier
+        }
+    }
     /// Called (serially) with the number of entries counted so far.
     public var progress: (@Sendable (Int) -> Void)? = nil
 
@@ -166,8 +190,8 @@ public struct StatsRun {
     /// Counts `sources`, calls `beforePublishing` with the population counted (to check and
     /// record the release in the ``ReleaseLog``, returning its number: what it throws stops the run
     /// before any number is drawn or protected), then protects the tables.
-    public func run(_ sources: EntrySources, beforePublishing: (Population) throws -> Int? = { _ in nil }) throws -> StatsResult {
-        let counter = try Counter(tables: plan.tables, months: plan.months)
+    public func run(_ sources: EntrySources, beforePublishing: (Population) throws -> ReleaseCheck = { _ in ReleaseCheck(number: nil, earlier: []) }) throws -> StatsResult {
+        let counter = try Counter(tables: plan.tables + earlierTables, months: plan.months)
         let digest = plan.schema.digest
         let auditor = Auditor(keys: keys, sections: .answersOnly, workers: workers)
         // The auditor hands out only entries whose answers fit the questionnaire they name.
@@ -183,17 +207,25 @@ public struct StatsRun {
         // an arrival month in the future that only a hostile sender writes) is counted nowhere.
         if state.failed > 0 { summary.problems[Auditor.answersNotFitting, default: 0] += state.failed }
         let population = Population(ids: state.ids, firstMonth: state.firstMonth, lastMonth: state.lastMonth)
-        let number = try beforePublishing(population)
+        let check = try beforePublishing(population)
+        let number = check.number
         var tables: [(counts: CountTable, report: StatsReport)] = []
-        for t in state.tabulators {
+        for t in state.tabulators.prefix(plan.tables.count) {
             let counts = try t.counts()
             tables.append((counts, try Disclosure.publish(counts, policy: policy)))
         }
         var reports = tables.map(\.report)
         var joint = JointAudit.Summary()
         if policy.epsilon == nil {
-            (reports, joint) = JointAudit.protect(tables, population: try state.recorder.categories(), minCount: policy.minCount,
-                                                  timeLimitMilliseconds: auditTimeLimitMilliseconds)
+            let counted = try state.tabulators.dropFirst(plan.tables.count).map { try $0.counts() }
+            let earlier = check.earlier.compactMap { published in
+                counted.first { $0.dimensions.map(\.fieldID) == published.fields }.flatMap { counts in
+                    published.report(counts: counts, minCount: policy.minCount).map { (counts, $0) }
+                }
+            }
+            let used = Set((tables + earlier).flatMap { $0.counts.dimensions.map(\.fieldID) })
+            (reports, joint) = JointAudit.protect(tables, earlier: earlier, population: try state.recorder.categories().keeping(used),
+                                                  minCount: policy.minCount, timeLimitMilliseconds: auditTimeLimitMilliseconds)
         }
         // What the reports cover: a fixed range as given; otherwise the months of the entries
         // counted, but never beside noise (months taken from the data are exact information).

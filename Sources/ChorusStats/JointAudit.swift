@@ -66,15 +66,21 @@ public enum JointAudit {
     /// Protects `tables` (each table's exact counts and its report protected alone) as one
     /// release of `population`, for threshold `k`. Noisy reports are not audited (the noise
     /// protects them, and their numbers do not satisfy exact relations); neither is K below 2.
-    public static func protect(_ tables: [(counts: CountTable, report: StatsReport)], population: PopulationCategories, minCount k: Int,
+    ///
+    /// `earlier`: tables already published from exactly these entries (earlier releases of the
+    /// same population, as the release log kept them). They are part of what the reader holds, so
+    /// they are audited with the new tables, but they cannot change: only the new tables hide more
+    /// or are withheld, and only the new tables' reports are returned.
+    public static func protect(_ tables: [(counts: CountTable, report: StatsReport)], earlier: [(counts: CountTable, report: StatsReport)] = [],
+                               population: PopulationCategories, minCount k: Int,
                                timeLimitMilliseconds: Int = defaultTimeLimitMilliseconds) -> (reports: [StatsReport], summary: Summary) {
         guard k >= 2, tables.allSatisfy({ $0.report.noise == nil }) else { return (tables.map(\.report), Summary()) }
         let start = Date()
-        var audit = Audit(tables: tables, population: population, minCount: k, timeLimit: timeLimitMilliseconds)
+        var audit = Audit(tables: earlier + tables, earlier: earlier.count, population: population, minCount: k, timeLimit: timeLimitMilliseconds)
         audit.run()
         var summary = audit.summary
         summary.milliseconds = Int(Date().timeIntervalSince(start) * 1000)
-        return (audit.rewritten(), summary)
+        return (Array(audit.rewritten().dropFirst(earlier.count)), summary)
     }
 
     /// One run of the audit.
@@ -96,6 +102,12 @@ public enum JointAudit {
         var places: [[(table: Int, item: Suppressor.Item)]] = []
         var extra = Set<Int>()
         var withheld = Set<Int>()
+        /// Tables 0 ..< locked were published before: they never change.
+        var locked = 0
+        /// Numbers an earlier release showed exactly (they can never be hidden now), and numbers it
+        /// hid (the new tables hide them too).
+        var shownBefore = Set<Int>()
+        var hiddenBefore = Set<Int>()
         /// Per number: the smallest and largest value seen in a witness.
         var seen: [(lo: Int, hi: Int)] = []
         /// Field pairs some table crosses.
@@ -104,8 +116,9 @@ public enum JointAudit {
         /// order (so the audit depends on the numbers only, never on the order entries were read).
         var groups: [(combo: [UInt64], count: Int)] = []
 
-        init(tables: [(counts: CountTable, report: StatsReport)], population: PopulationCategories, minCount: Int, timeLimit: Int) {
+        init(tables: [(counts: CountTable, report: StatsReport)], earlier earlierCount: Int = 0, population: PopulationCategories, minCount: Int, timeLimit: Int) {
             self.tables = tables
+            locked = earlierCount
             self.population = population
             k = minCount
             deadline = Date().addingTimeInterval(Double(max(1, timeLimit)) / 1000)
@@ -130,6 +143,7 @@ public enum JointAudit {
                     }
                     // A number shown exactly in any table is known.
                     if !mark.isSuppressed { hiddenAlone[i] = false }
+                    if t < earlierCount { if mark.isSuppressed { hiddenBefore.insert(i) } else { shownBefore.insert(i) } }
                     if edge { knownPositive[i] = true }
                     places[i].append((t, item))
                 }
@@ -161,7 +175,15 @@ public enum JointAudit {
                 counted[(0..<f).map { population.code(e, $0) }, default: 0] += 1
             }
             groups = counted.map { ($0.key, $0.value) }.sorted { $0.combo.lexicographicallyPrecedes($1.combo) }
+            // What an earlier release of these entries hid, a new table does not show.
+            for p in hiddenBefore where !shownBefore.contains(p) && !hiddenAlone[p] {
+                hiddenAlone[p] = true
+                carried.insert(p)
+            }
         }
+
+        /// Numbers hidden because an earlier release hid them.
+        var carried = Set<Int>()
 
         func isHidden(_ p: Int) -> Bool { hiddenAlone[p] || extra.contains(p) }
 
@@ -397,7 +419,7 @@ public enum JointAudit {
             // Only numbers of the tables `p` is shown in may be hidden for it: a smaller program,
             // and hiding stays where the reader looks for `p`.
             let tablesOfP = Set(places[p].map(\.table))
-            for q in predicates.indices where isActive(q) && !isHidden(q) && !predicates[q].isEmpty {
+            for q in predicates.indices where isActive(q) && !isHidden(q) && !predicates[q].isEmpty && !shownBefore.contains(q) {
                 guard let row = m.row[q], places[q].contains(where: { tablesOfP.contains($0.table) }) else { continue }
                 let up = value[q] == 0 ? Double(k - 1) : total
                 let down = value[q] == 0 ? 0 : Double(max(0, value[q] - k))
@@ -418,11 +440,22 @@ public enum JointAudit {
             return (chosen, Array(x[0..<m.combos.count]))
         }
 
-        mutating func withhold(tablesOf p: Int) {
-            for place in places[p] where !withheld.contains(place.table) {
-                withheld.insert(place.table)
+        /// Withholds the new tables `p` is shown in; when it is shown only in earlier ones, the new
+        /// tables on its fields, and failing those every new table. Returns false when nothing was
+        /// left to withhold.
+        @discardableResult
+        mutating func withhold(tablesOf p: Int) -> Bool {
+            let fresh = tables.indices.filter { $0 >= locked && !withheld.contains($0) }
+            let fields = Set(predicates[p].map(\.field))
+            let fieldIDs = Set(fields.map { population.dimensions[$0].fieldID })
+            var chosen = fresh.filter { t in places[p].contains { $0.table == t } }
+            if chosen.isEmpty { chosen = fresh.filter { t in tables[t].counts.dimensions.contains { fieldIDs.contains($0.fieldID) } } }
+            if chosen.isEmpty { chosen = fresh }
+            for t in chosen {
+                withheld.insert(t)
                 summary.withheld += 1
             }
+            return !chosen.isEmpty
         }
 
         func unproven() -> [Int] { predicates.indices.filter { isActive($0) && isHidden($0) && !isProven($0) } }
@@ -447,7 +480,7 @@ public enum JointAudit {
                 for p in open where !isProven(p) {
                     guard let r = m.row[p] else {
                         // No entry may move in or out of it: its value is known. Withhold.
-                        withhold(tablesOf: p)
+                        if !withhold(tablesOf: p) { return }
                         continue rounds
                     }
                     let objective = m.program.rows[r].terms
@@ -471,12 +504,12 @@ public enum JointAudit {
                         }
                         if timeLeft <= 0 { break rounds }
                     }
-                    if !fixedUp { withhold(tablesOf: p) }
+                    if !fixedUp, !withhold(tablesOf: p) { return }
                     continue rounds
                 }
             }
             summary.timedOut = true
-            for p in unproven() { withhold(tablesOf: p) }
+            for p in unproven() where isActive(p) && !withhold(tablesOf: p) { break }
         }
 
         /// The reports as published after the audit.
@@ -487,7 +520,7 @@ public enum JointAudit {
                 for place in places[p] { marks[place.table, default: [:]][place.item] = shown }
             }
             var jointly: [Int: Int] = [:]
-            for p in extra { for place in places[p] { jointly[place.table, default: 0] += 1 } }
+            for p in extra.union(carried) { for place in places[p] { jointly[place.table, default: 0] += 1 } }
             return tables.enumerated().map { t, table in
                 let r = table.report
                 guard case let .published(old) = r.outcome else { return r }

@@ -79,6 +79,17 @@ public struct PopulationCategories: Sendable {
 
     func code(_ entry: Int, _ field: Int) -> UInt64 { codes[entry * dimensions.count + field] }
 
+    /// The same entries with only the fields `ids` (in this population's order): the audit's
+    /// model holds only the fields of the tables it audits.
+    public func keeping(_ ids: Set<String>) -> PopulationCategories {
+        let kept = dimensions.indices.filter { ids.contains(dimensions[$0].fieldID) }
+        guard kept.count < dimensions.count else { return self }
+        var out: [UInt64] = []
+        out.reserveCapacity(count * kept.count)
+        for e in 0..<count { for f in kept { out.append(code(e, f)) } }
+        return PopulationCategories(dimensions: kept.map { dimensions[$0] }, codes: out, count: count)
+    }
+
     /// Whether a combination of codes (one per field) lies in `category` of `field`.
     func holds(_ combo: [UInt64], field: Int, category: Int) -> Bool {
         let d = dimensions[field]

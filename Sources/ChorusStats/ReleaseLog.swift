@@ -59,12 +59,61 @@ public struct ReleaseLog: Sendable {
         public let entries: Int
         public let population: String
         public let populationBlake2b: String
+        /// The tables as they were published (exact releases; empty for a noisy one).
+        public let published: [PublishedTable]
 
         enum CodingKeys: String, CodingKey {
-            case number, date, tables, entries, population
+            case number, date, tables, entries, population, published
             case minCount = "min_count"
             case epsilonMicro = "epsilon_micro"
             case populationBlake2b = "population_blake2b"
+        }
+    }
+
+    /// One table as published: what a reader of it holds.
+    public struct PublishedTable: Sendable, Equatable, Codable {
+        /// One or two field ids.
+        public let fields: [String]
+        /// Per field, its categories (`null`: not answered).
+        public let categories: [[String?]]
+        /// The cells, then (two fields) the row and column totals, then the number of entries:
+        /// `"12"`, `"<5"` or `"x"` (5 or more).
+        public let numbers: [String]
+
+        public init(fields: [String], categories: [[String?]], numbers: [String]) {
+            self.fields = fields
+            self.categories = categories
+            self.numbers = numbers
+        }
+
+        /// A published report as the log keeps it; nil for a table that was not published.
+        public init?(_ report: StatsReport) {
+            guard case let .published(p) = report.outcome, report.noise == nil else { return nil }
+            fields = report.dimensions.map(\.fieldID)
+            categories = report.dimensions.map(\.values)
+            numbers = (p.cells + p.rowTotals + p.columnTotals + [p.entries]).map(StatsReport.mark)
+        }
+
+        /// The report a reader of this table holds, with the categories of `counts` (the same
+        /// table counted again from the same entries); nil when the categories differ (the years of
+        /// a year field grow with the calendar) or the numbers do not fit.
+        public func report(counts: CountTable, minCount: Int) -> StatsReport? {
+            guard categories == counts.dimensions.map(\.values), fields == counts.dimensions.map(\.fieldID) else { return nil }
+            let r = counts.rowCount, c = counts.dimensions.count == 2 ? counts.columnCount : 0
+            let cellCount = r * max(c, 1)
+            guard numbers.count == cellCount + (c > 0 ? r + c : 0) + 1 else { return nil }
+            var marks: [PublishedCount] = []
+            for n in numbers {
+                if n == "x" { marks.append(.atLeast(minCount)) }
+                else if n.hasPrefix("<"), let k = Int(n.dropFirst()) { marks.append(.fewerThan(k)) }
+                else if let v = Int(n), v >= 0 { marks.append(.exact(v)) }
+                else { return nil }
+            }
+            let cells = Array(marks.prefix(cellCount))
+            let rows = c > 0 ? Array(marks[cellCount ..< cellCount + r]) : []
+            let columns = c > 0 ? Array(marks[cellCount + r ..< cellCount + r + c]) : []
+            return StatsReport(dimensions: counts.dimensions.map(PublishedDimension.init), minCount: minCount, noise: nil,
+                               outcome: .published(PublishedCounts(cells: cells, rowTotals: rows, columnTotals: columns, entries: marks[marks.count - 1])))
         }
     }
 
@@ -104,26 +153,86 @@ public struct ReleaseLog: Sendable {
     /// The releases so far.
     public func releases() throws -> [Release] { try read().releases }
 
+    /// Every table (by field ids) some exact release published, so that a new release can count
+    /// them too and audit itself together with those of the same entries.
+    public func tablesPublished() throws -> [[String]] {
+        var seen = Set<[String]>()
+        var out: [[String]] = []
+        for r in try read().releases {
+            for t in r.published where seen.insert(t.fields).inserted { out.append(t.fields) }
+        }
+        return out
+    }
+
+    /// A release that passed the checks and waits to be written (``commit(published:)``),
+    /// holding the log's lock until then: nothing else can be released meanwhile.
+    public final class Pending {
+        /// Its number in the log.
+        public let number: Int
+        /// What its entries' budget is after it.
+        public let outcome: Outcome
+        /// The tables earlier releases published from exactly these entries with the same K.
+        public let earlierTables: [PublishedTable]
+        fileprivate let log: ReleaseLog
+        fileprivate var file: LogFile
+        fileprivate let release: (name: String, bytes: [UInt8]?, digest: String, entries: Int)
+        fileprivate let request: Request
+        fileprivate var lock: Lock?
+
+        fileprivate init(number: Int, outcome: Outcome, earlierTables: [PublishedTable], log: ReleaseLog, file: LogFile,
+                         release: (name: String, bytes: [UInt8]?, digest: String, entries: Int), request: Request, lock: Lock) {
+            self.number = number
+            self.outcome = outcome
+            self.earlierTables = earlierTables
+            self.log = log
+            self.file = file
+            self.release = release
+            self.request = request
+            self.lock = lock
+        }
+
+        /// Writes the release with the tables as published (the population first, then the log)
+        /// and lets the lock go.
+        public func commit(published: [PublishedTable]) throws {
+            guard let held = lock else { throw ReleaseLogError.invalid("this release was already written") }
+            defer { held.release(); lock = nil }
+            if let bytes = release.bytes { try log.writeFile(release.name, bytes) }
+            file.releases.append(Release(number: number, date: request.date, minCount: request.minCount, epsilonMicro: request.epsilon?.micro ?? 0,
+                                         tables: request.tables, entries: release.entries, population: release.name,
+                                         populationBlake2b: release.digest, published: published))
+            try log.writeLog(file)
+        }
+    }
+
     /// Checks `request` against every earlier release and records it, or throws
     /// (``ReleaseLogError/differencing(release:date:differing:needed:)`` or
     /// ``ReleaseLogError/budgetExceeded(requested:budget:left:)``) and records nothing. Call it after
     /// counting and before anything is drawn or shown.
     public func checkAndRecord(_ request: Request) throws -> Outcome {
+        let pending = try begin(request)
+        try pending.commit(published: [])
+        return pending.outcome
+    }
+
+    /// Checks `request` against every earlier release under the log's lock, as
+    /// ``checkAndRecord(_:)`` does, and returns it to be written once published; nothing is
+    /// written if it is never committed.
+    public func begin(_ request: Request) throws -> Pending {
         guard request.minCount >= 1 else { throw ReleaseLogError.invalid("the minimum count must be at least 1") }
         if let e = request.epsilon, e.micro <= 0 { throw ReleaseLogError.invalid("epsilon must be greater than 0") }
         guard request.budget.micro > 0 else { throw ReleaseLogError.invalid("the budget must be greater than 0") }
         try makeFolder()
         let lock = try Lock(path: path + "/lock")
-        defer { lock.release() }
         removeStaleTemporaries()
 
-        var file = try read()
+        let file = try read()
         guard let key = Hex.decode(file.key) else { throw ReleaseLogError.corrupt(path: logPath, reason: "its key is not hex") }
         let population = try Self.population(request.ids, key: key)
         let fields = Set(request.tables.flatMap { $0 })
         var spent = [Int64](repeating: 0, count: population.count)
         // Releases of the same entries share one population file, read once.
         var read: [String: [UInt64]] = [:]
+        var earlierTables: [PublishedTable] = []
         for old in file.releases {
             let earlier: [UInt64]
             if let known = read[old.population] { earlier = known } else {
@@ -132,12 +241,11 @@ public struct ReleaseLog: Sendable {
             }
             let overlapping = !fields.isDisjoint(with: old.tables.flatMap { $0 })
             let k = max(request.minCount, old.minCount)
-            if overlapping {
-                let differing = Self.symmetricDifference(population, earlier, stopAt: k)
-                if differing >= 1 && differing < k {
-                    throw ReleaseLogError.differencing(release: old.number, date: old.date, differing: differing, needed: k - differing)
-                }
+            let differing = Self.symmetricDifference(population, earlier, stopAt: k)
+            if overlapping, differing >= 1 && differing < k {
+                throw ReleaseLogError.differencing(release: old.number, date: old.date, differing: differing, needed: k - differing)
             }
+            if differing == 0 && old.minCount == request.minCount { earlierTables += old.published }
             if old.epsilonMicro > 0 { Self.addSpent(old.epsilonMicro, population, earlier, into: &spent) }
         }
         let before = spent.max() ?? 0
@@ -151,19 +259,16 @@ public struct ReleaseLog: Sendable {
         for h in population { withUnsafeBytes(of: h.bigEndian) { bytes.append(contentsOf: $0) } }
         let digest = Hex.encode(BLAKE2b.hash(bytes))
         // The same entries as an earlier release: its file serves (8 MB a million entries saved).
-        let name: String
+        let release: (name: String, bytes: [UInt8]?, digest: String, entries: Int)
         if let same = file.releases.first(where: { $0.populationBlake2b == digest && $0.entries == population.count }) {
-            name = same.population
+            release = (same.population, nil, digest, population.count)
         } else {
-            name = Self.populationName(number)
-            try writeFile(name, bytes)
+            release = (Self.populationName(number), bytes, digest, population.count)
         }
-        file.releases.append(Release(number: number, date: request.date, minCount: request.minCount, epsilonMicro: cost,
-                                     tables: request.tables, entries: population.count, population: name,
-                                     populationBlake2b: digest))
-        try writeLog(file)
-        return Outcome(number: number, spentBefore: Epsilon.fromMicroClamped(before),
-                       left: Epsilon.fromMicroClamped(request.budget.micro - before - cost))
+        let outcome = Outcome(number: number, spentBefore: Epsilon.fromMicroClamped(before),
+                              left: Epsilon.fromMicroClamped(request.budget.micro - before - cost))
+        return Pending(number: number, outcome: outcome, earlierTables: earlierTables, log: self, file: file, release: release,
+                       request: request, lock: lock)
     }
 
     // MARK: Populations
@@ -216,7 +321,7 @@ public struct ReleaseLog: Sendable {
 
     // MARK: Files
 
-    struct LogFile: Codable, Equatable {
+    fileprivate struct LogFile: Codable, Equatable {
         var format: String
         var version: Int
         var key: String
@@ -231,7 +336,7 @@ public struct ReleaseLog: Sendable {
         }
     }
 
-    private func read() throws -> LogFile {
+    fileprivate func read() throws -> LogFile {
         let data: Data
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: logPath))
@@ -278,7 +383,7 @@ public struct ReleaseLog: Sendable {
 
     private var temporaryPrefix: String { ".release.tmp-" }
 
-    private func writeLog(_ file: LogFile) throws {
+    fileprivate func writeLog(_ file: LogFile) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         var bytes = [UInt8](try encoder.encode(file))
@@ -288,7 +393,7 @@ public struct ReleaseLog: Sendable {
 
     /// Writes one file of the log through the one durable-write recipe (ChorusSystem's
     /// `DurableFile`): a temporary file beside it, flushed, renamed over it, the folder flushed.
-    private func writeFile(_ name: String, _ bytes: [UInt8]) throws {
+    fileprivate func writeFile(_ name: String, _ bytes: [UInt8]) throws {
         let full = path + "/" + name
         do {
             let folder = try DurableFile.openOutputFolder(path, for: full)
@@ -308,7 +413,7 @@ public struct ReleaseLog: Sendable {
 
     /// An exclusive `flock` on the log's lock file, created 0600 and never removed (removing it
     /// would let two processes lock different files).
-    private struct Lock {
+    fileprivate struct Lock {
         let fd: OwnedFD
         init(path: String) throws {
             switch Posix.openPath(path, O_RDWR | O_CREAT | O_NOFOLLOW, mode: 0o600) {

@@ -95,10 +95,13 @@ struct StatsCommand: ChorusCommand {
             }
         }
         let log = ReleaseLog(path: releases ?? defaultReleasesPath())
-        var outcome: ReleaseLog.Outcome? = nil
+        var pending: ReleaseLog.Pending? = nil
 
         var run = StatsRun(plan: plan, keys: keys, policy: policy)
         run.auditTimeLimitMilliseconds = auditTimeLimit * 1000
+        // The tables of earlier exact releases are counted too: those published from exactly these
+        // entries are part of what a reader holds, and the joint audit takes them in.
+        if eps == nil { run.earlierTables = try log.tablesPublished().compactMap { plan.fields($0) } }
         let progress = ProgressLine(verb: "counted")
         run.progress = { progress.update($0) }
         // The release is checked against the log and recorded after counting and before any number
@@ -107,17 +110,20 @@ struct StatsCommand: ChorusCommand {
         let result = try run.run(entrySources) { population in
             progress.finish()
             // An exact release of fewer than K entries publishes only that: nothing to record.
-            if eps == nil && population.count < minCount { return nil }
+            if eps == nil && population.count < minCount { return StatsRun.ReleaseCheck(number: nil, earlier: []) }
             do {
-                outcome = try log.checkAndRecord(.init(ids: population.ids, tables: tableIDs, minCount: minCount, epsilon: cost,
-                                                       budget: budgetValue, date: run.releaseDate))
+                pending = try log.begin(.init(ids: population.ids, tables: tableIDs, minCount: minCount, epsilon: cost,
+                                              budget: budgetValue, date: run.releaseDate))
             } catch let ReleaseLogError.budgetExceeded(requested, budget, left) {
                 let need = plan.tables.count == 1 ? "epsilon \(requested)" : "epsilon \(requested) (\(plan.tables.count) tables at \(eps!) each)"
                 throw CommandError(.permission, "this release needs \(need), but some of these entries have only \(left) of their privacy budget of \(budget) left; nothing was spent and nothing is shown (release log \(displaySafe(log.path, limit: 200)))")
             }
-            return outcome?.number
+            return StatsRun.ReleaseCheck(number: pending?.number, earlier: pending?.earlierTables ?? [])
         }
         progress.finish()
+        // The release is written, with its tables as published, before any of them is shown.
+        try pending?.commit(published: eps == nil ? result.reports.compactMap(ReleaseLog.PublishedTable.init) : [])
+        let outcome = pending?.outcome
 
         let reports = result.reports
         let text = reports.count == 1 ? reports[0].rendered(as: format) : StatsReport.rendered(reports, as: format)
