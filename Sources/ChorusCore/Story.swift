@@ -29,26 +29,52 @@ public enum Story {
     public static func validate(_ bytes: UnsafeRawBufferPointer, maxBytes: Int = defaultMaxBytes) throws(CoreError) -> Info {
         guard bytes.count <= maxBytes else { throw tooLarge(size: "\(bytes.count) bytes", maxBytes: maxBytes) }
         guard bytes.count > 0 else { throw CoreError(.invalidStory, "the story is empty; nothing was submitted") }
-        var parser = Unicode.UTF8.ForwardParser()
-        var iterator = bytes.makeIterator()
+        // One pass over the bytes: ASCII (nearly all of most stories) byte by byte, and each longer
+        // sequence decoded as the standard's well-formed UTF-8 (no overlong forms, no surrogates,
+        // nothing above U+10FFFF), exactly what Swift's UTF-8 decoder accepts.
+        let n = bytes.count
         var offset = 0
         var scalars = 0
         var visible = false
-        loop: while true {
-            switch parser.parseScalar(from: &iterator) {
-            case let .valid(encoded):
-                let scalar = Unicode.UTF8.decode(encoded)
-                if scalar.value == 0 {
-                    throw CoreError(.invalidStory, "the story contains a NUL byte (at byte \(offset + 1) of \(bytes.count)); it must be plain text")
+        func invalid() -> CoreError {
+            CoreError(.invalidStory, "the story is not valid UTF-8 text (bad byte at \(offset + 1) of \(n)); save it as UTF-8 and try again")
+        }
+        while offset < n {
+            let b = bytes[offset]
+            if b < 0x80 {
+                if b == 0 {
+                    throw CoreError(.invalidStory, "the story contains a NUL byte (at byte \(offset + 1) of \(n)); it must be plain text")
                 }
-                if !visible && !isBlank(scalar) { visible = true }
-                offset += encoded.count
+                // ASCII spaces and controls are blank; everything else in ASCII is visible.
+                if !visible && b > 0x20 && b < 0x7F { visible = true }
+                offset += 1
                 scalars += 1
-            case .error:
-                throw CoreError(.invalidStory, "the story is not valid UTF-8 text (bad byte at \(offset + 1) of \(bytes.count)); save it as UTF-8 and try again")
-            case .emptyInput:
-                break loop
+                continue
             }
+            let length: Int, low: UInt8, high: UInt8
+            switch b {
+            case 0xC2...0xDF: (length, low, high) = (2, 0x80, 0xBF)
+            case 0xE0: (length, low, high) = (3, 0xA0, 0xBF)
+            case 0xE1...0xEC, 0xEE...0xEF: (length, low, high) = (3, 0x80, 0xBF)
+            case 0xED: (length, low, high) = (3, 0x80, 0x9F)
+            case 0xF0: (length, low, high) = (4, 0x90, 0xBF)
+            case 0xF1...0xF3: (length, low, high) = (4, 0x80, 0xBF)
+            case 0xF4: (length, low, high) = (4, 0x80, 0x8F)
+            default: throw invalid()
+            }
+            guard offset + length <= n else { throw invalid() }
+            let second = bytes[offset + 1]
+            guard second >= low && second <= high else { throw invalid() }
+            var value = UInt32(b) & (length == 2 ? 0x1F : length == 3 ? 0x0F : 0x07)
+            value = value << 6 | UInt32(second & 0x3F)
+            for k in 2 ..< length {
+                let c = bytes[offset + k]
+                guard c & 0xC0 == 0x80 else { throw invalid() }
+                value = value << 6 | UInt32(c & 0x3F)
+            }
+            if !visible, let scalar = Unicode.Scalar(value), !isBlank(scalar) { visible = true }
+            offset += length
+            scalars += 1
         }
         guard visible else {
             throw CoreError(.invalidStory, "the story has only whitespace or invisible characters (\(bytes.count) bytes); nothing was submitted")

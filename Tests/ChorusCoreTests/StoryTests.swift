@@ -54,6 +54,27 @@ let badStories: [BadStory] = [
         #expect(try Story.validate(utf8("\u{FEFF}\tline\r\n👩\u{200D}👩")).characterCount == 11)
     }
 
+    /// The one-pass check against Swift's own UTF-8 decoder, over random byte strings rich in
+    /// ASCII, well-formed sequences, truncations, overlong forms, surrogates and stray bytes
+    /// (seed printed, fixed).
+    @Test func theFastCheckAgreesWithSwiftsDecoder() {
+        var rng = try! SeededRandom(seed: BLAKE2b.hash(Array("chorus story utf-8 check".utf8)))
+        print("StoryTests.theFastCheckAgreesWithSwiftsDecoder seed: chorus story utf-8 check")
+        let pieces: [[UInt8]] = [[0x61], [0x20], [0x0A], [0x00], [0xC3, 0xA9], [0xE2, 0x82, 0xAC], [0xF0, 0x9F, 0x98, 0x94], [0xEF, 0xBB, 0xBF],
+                                 [0xC0, 0xAF], [0xE0, 0x80, 0xAF], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80], [0xF5], [0x80], [0xC3],
+                                 [0xE2, 0x82], [0xE2, 0x80, 0x8B], [0xFF], [0x7F], [0xC2, 0xA0]]
+        for _ in 0..<20_000 {
+            var bytes: [UInt8] = []
+            let count = Int(rng.next(upperBound: UInt64(8))) + 1
+            for _ in 0 ..< count { bytes += pieces[Int(rng.next(upperBound: UInt64(pieces.count)))] }
+            let decoded = String(validating: bytes, as: UTF8.self)
+            let expectOK = decoded != nil && !bytes.contains(0) && decoded!.unicodeScalars.contains { !Story.isBlank($0) }
+            let result = try? Story.validate(bytes)
+            #expect((result != nil) == expectOK, "\(bytes)")
+            if let result, let decoded { #expect(result.characterCount == decoded.unicodeScalars.count, "\(bytes)") }
+        }
+    }
+
     @Test(arguments: badStories)
     func badStoryIsRejected(_ s: BadStory) {
         let message = expectFailure(CoreError.self, .invalidStory, s.fragments) { _ = try Story.validate(s.bytes) }
