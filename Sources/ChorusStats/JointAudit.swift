@@ -121,7 +121,7 @@ public enum JointAudit {
             locked = earlierCount
             self.population = population
             k = minCount
-            deadline = Date().addingTimeInterval(Double(max(1, timeLimit)) / 1000)
+            deadline = Date().addingTimeInterval(Double(max(0, timeLimit)) / 1000)
             let fieldOf = Dictionary(population.dimensions.enumerated().map { ($1.fieldID, $0) }, uniquingKeysWith: { a, _ in a })
             for (t, table) in tables.enumerated() {
                 guard case let .published(shown) = table.report.outcome else { continue }
