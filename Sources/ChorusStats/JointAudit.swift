@@ -231,9 +231,9 @@ public enum JointAudit {
         }
 
         /// The combinations one entry of `combo` may move to: another category of one field.
-        func neighbours(of combo: [UInt64]) -> [[UInt64]] {
+        func neighbours(of combo: [UInt64], fields only: Set<Int>? = nil) -> [[UInt64]] {
             var out: [[UInt64]] = []
-            for (f, d) in population.dimensions.enumerated() {
+            for (f, d) in population.dimensions.enumerated() where only?.contains(f) ?? true {
                 if d.multiValued {
                     let values = min(64, d.values.count - (d.notAnsweredIndex == nil ? 0 : 1))
                     for b in 0..<values {
@@ -286,7 +286,8 @@ public enum JointAudit {
         /// With `pruned`, an entry may move only to a combination that counts in some hidden number
         /// it did not count in before (a move that only enters shown numbers needs another move
         /// out of each, which is rare; leaving such moves out makes the programs far smaller).
-        func extend(_ m: inout Model, from numbers: [Int], quota perNumber: Int, pruned: Bool, all: (Int) -> Bool) {
+        /// With `fields`, an entry may move only to another category of one of those fields.
+        func extend(_ m: inout Model, from numbers: [Int], quota perNumber: Int, pruned: Bool, fields: Set<Int>? = nil, all: (Int) -> Bool) {
             let wanted = Set(numbers)
             guard !wanted.isEmpty else { return }
             var quota: [Int: Int] = [:]
@@ -307,7 +308,7 @@ public enum JointAudit {
             }
             outer: for combo in added {
                 let before = pruned ? Set(self.numbers(of: combo)) : []
-                for c in neighbours(of: combo) {
+                for c in neighbours(of: combo, fields: fields) {
                     if m.combos.count >= Self.maxVariables { break outer }
                     if pruned, m.variable[c] == nil, !self.numbers(of: c).contains(where: { !before.contains($0) && isActive($0) && isHidden($0) }) { continue }
                     addVariable(&m, c, truth: 0)
@@ -410,7 +411,8 @@ public enum JointAudit {
                       other.map(\.field) == mine.map(\.field) else { return false }
                 return zip(other, mine).filter { $0 != $1 }.count == 1
             }
-            extend(&m, from: related, quota: 3, pruned: false, all: { _ in false })
+            // They move within the fields of `p`'s table: the cycles that widen it run there.
+            extend(&m, from: related, quota: 3, pruned: false, fields: Set(mine.map(\.field)), all: { _ in false })
             guard let r = m.row[p] else { return nil }
             var program = m.program
             var objective: [(variable: Int, coefficient: Double)] = []
@@ -435,7 +437,7 @@ public enum JointAudit {
             }
             program.rows[r].lo = Double(target.lo - m.fixed[p])
             program.rows[r].hi = target.hi.map { Double($0 - m.fixed[p]) }
-            guard let x = solve(program, objective: objective, maximize: false, timeLimit: 5_000) else { return nil }
+            guard let x = solve(program, objective: objective, maximize: false, timeLimit: 2_000) else { return nil }
             let chosen = switches.filter { x[$0.z] == 1 }.map(\.number)
             return (chosen, Array(x[0..<m.combos.count]))
         }
@@ -495,10 +497,13 @@ public enum JointAudit {
                     if timeLeft <= 0 { break rounds }
                     var fixedUp = false
                     for target in targets(p) {
-                        if let found = cheapestHiding(for: p, target: target, &m) {
+                        // On a copy: a model grown for a search that finds nothing would only slow the rest.
+                        var trial = m
+                        if let found = cheapestHiding(for: p, target: target, &trial) {
                             for q in found.numbers where extra.insert(q).inserted { summary.hidden += 1 }
                             // The witness satisfies everything published once `found.numbers` are hidden.
-                            record(found.witness, m)
+                            record(found.witness, trial)
+                            m = trial
                             fixedUp = true
                             break
                         }
