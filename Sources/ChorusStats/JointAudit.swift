@@ -399,9 +399,9 @@ public enum JointAudit {
         }
 
         /// The cheapest published numbers to hide so that a witness moves `p` into `target`,
-        /// with the witness; nil when none is found. First lets a few entries of the shown numbers
+        /// with the witness; nil when none is found (within 0.75 s). First lets a few entries of the shown numbers
         /// beside `p` move too.
-        mutating func cheapestHiding(for p: Int, target: (lo: Int, hi: Int?), _ m: inout Model) -> (numbers: [Int], witness: [Int])? {
+        mutating func cheapestHiding(for p: Int, target: (lo: Int, hi: Int?), _ m: inout Model, withinFields: Bool = true) -> (numbers: [Int], witness: [Int])? {
             // The shown numbers beside `p` in its own tables: the same fields, one condition different
             // (another category of a one-field table, another cell of the same row or column).
             let mine = predicates[p]
@@ -412,7 +412,7 @@ public enum JointAudit {
                 return zip(other, mine).filter { $0 != $1 }.count == 1
             }
             // They move within the fields of `p`'s table: the cycles that widen it run there.
-            extend(&m, from: related, quota: 3, pruned: false, fields: Set(mine.map(\.field)), all: { _ in false })
+            extend(&m, from: related, quota: 3, pruned: false, fields: withinFields ? Set(mine.map(\.field)) : nil, all: { _ in false })
             guard let r = m.row[p] else { return nil }
             var program = m.program
             var objective: [(variable: Int, coefficient: Double)] = []
@@ -437,7 +437,7 @@ public enum JointAudit {
             }
             program.rows[r].lo = Double(target.lo - m.fixed[p])
             program.rows[r].hi = target.hi.map { Double($0 - m.fixed[p]) }
-            guard let x = solve(program, objective: objective, maximize: false, timeLimit: 2_000) else { return nil }
+            guard let x = solve(program, objective: objective, maximize: false, timeLimit: 750) else { return nil }
             let chosen = switches.filter { x[$0.z] == 1 }.map(\.number)
             return (chosen, Array(x[0..<m.combos.count]))
         }
@@ -496,10 +496,13 @@ public enum JointAudit {
                     if isProven(p) { continue }
                     if timeLeft <= 0 { break rounds }
                     var fixedUp = false
-                    for target in targets(p) {
-                        // On a copy: a model grown for a search that finds nothing would only slow the rest.
+                    // In a small model entries may move in any field; in a large one only within the
+                    // number's fields (smaller programs, found in time).
+                    let attempts = targets(p).map { ($0, m.combos.count >= 2000) }
+                    for (target, within) in attempts {
+                        // On a copy: a large model grown for a search that finds nothing would only slow the rest.
                         var trial = m
-                        if let found = cheapestHiding(for: p, target: target, &trial) {
+                        if let found = cheapestHiding(for: p, target: target, &trial, withinFields: within) {
                             for q in found.numbers where extra.insert(q).inserted { summary.hidden += 1 }
                             // The witness satisfies everything published once `found.numbers` are hidden.
                             record(found.witness, trial)
@@ -507,6 +510,8 @@ public enum JointAudit {
                             fixedUp = true
                             break
                         }
+                        // A small model keeps what it grew: more entries that may move serve the next numbers.
+                        if trial.combos.count < 3000 { m = trial }
                         if timeLeft <= 0 { break rounds }
                     }
                     if !fixedUp, !withhold(tablesOf: p) { return }
