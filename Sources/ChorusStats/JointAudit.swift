@@ -399,7 +399,7 @@ public enum JointAudit {
         }
 
         /// The cheapest published numbers to hide so that a witness moves `p` into `target`,
-        /// with the witness; nil when none is found (within 0.75 s). First lets a few entries of the shown numbers
+        /// with the witness; nil when none is found (within 2 s). First lets a few entries of the shown numbers
         /// beside `p` move too.
         mutating func cheapestHiding(for p: Int, target: (lo: Int, hi: Int?), _ m: inout Model, withinFields: Bool = true) -> (numbers: [Int], witness: [Int])? {
             // The shown numbers beside `p` in its own tables: the same fields, one condition different
@@ -437,7 +437,7 @@ public enum JointAudit {
             }
             program.rows[r].lo = Double(target.lo - m.fixed[p])
             program.rows[r].hi = target.hi.map { Double($0 - m.fixed[p]) }
-            guard let x = solve(program, objective: objective, maximize: false, timeLimit: 750) else { return nil }
+            guard let x = solve(program, objective: objective, maximize: false, timeLimit: 2_000) else { return nil }
             let chosen = switches.filter { x[$0.z] == 1 }.map(\.number)
             return (chosen, Array(x[0..<m.combos.count]))
         }
@@ -496,9 +496,9 @@ public enum JointAudit {
                     if isProven(p) { continue }
                     if timeLeft <= 0 { break rounds }
                     var fixedUp = false
-                    // In a small model entries may move in any field; in a large one only within the
+                    // In a small release entries may move in any field; in a large one only within the
                     // number's fields (smaller programs, found in time).
-                    let attempts = targets(p).map { ($0, m.combos.count >= 2000) }
+                    let attempts = targets(p).map { ($0, population.count > 2000) }
                     for (target, within) in attempts {
                         // On a copy: a large model grown for a search that finds nothing would only slow the rest.
                         var trial = m
@@ -510,8 +510,9 @@ public enum JointAudit {
                             fixedUp = true
                             break
                         }
-                        // A small model keeps what it grew: more entries that may move serve the next numbers.
-                        if trial.combos.count < 3000 { m = trial }
+                        // A small release keeps what the search grew: more entries that may move serve the
+                        // next numbers.
+                        if population.count <= 2000 { m = trial }
                         if timeLeft <= 0 { break rounds }
                     }
                     if !fixedUp, !withhold(tablesOf: p) { return }
