@@ -103,8 +103,11 @@ struct SubmitCommand: ChorusCommand {
             let answers = try questionnaire.answers(from: self.answers, arrivalMonth: now.monthText, currentYear: now.year)
             submission = try Submission(answers: answers, story: Story.read(fileDescriptor: 0, maxBytes: maxStory), maxBytes: maxStory)
         } else {
-            let session = try Questionnaire(schema: questionnaire, arrivalMonth: now.monthText, currentYear: now.year, maxStoryBytes: maxStory)
-            submission = try session.run(on: StandardQuestionnaireTerminal(input: 0, output: 2), given: self.answers)
+            let session = try Questionnaire(schema: questionnaire, arrivalMonth: now.monthText, currentYear: now.year, maxStoryBytes: maxStory,
+                                            recipients: keys)
+            let terminal = StandardQuestionnaireTerminal(input: 0, output: 2)
+            defer { terminal.finish() }
+            submission = try session.run(on: terminal, given: self.answers)
         }
 
         let receipt = Receipt.generate()

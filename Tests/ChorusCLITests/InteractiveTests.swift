@@ -1,54 +1,127 @@
 import Foundation
 import Testing
+import ChorusTestSupport
 
-/// `chorus submit` at a real terminal: a pseudo-terminal made by util-linux `script`, which copies our
-/// pipe into the terminal's input and the terminal's output back to us.
-@Suite struct InteractiveCLITests {
-    func runOnTerminal(_ cli: CLI, _ command: String, typing input: String) throws -> (status: Int32, screen: String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/script")
-        p.arguments = ["-q", "-e", "-c", command, "/dev/null"]
-        p.currentDirectoryURL = URL(fileURLWithPath: cli.dir)
-        p.environment = chorusEnvironment(in: cli.dir)
-        let out = Pipe(), inPipe = Pipe()
-        p.standardOutput = out
-        p.standardError = out
-        p.standardInput = inPipe
-        try p.run()
-        // Type slowly enough for each prompt to be reached (the terminal buffers the rest anyway).
-        for chunk in input.split(separator: "\n", omittingEmptySubsequences: false).map({ $0 + "\n" }).dropLast() + [Substring(input.split(separator: "\n", omittingEmptySubsequences: false).last ?? "")] {
-            try inPipe.fileHandleForWriting.write(contentsOf: Data(chunk.utf8))
-            usleep(30_000)
+/// `chorus` at a real terminal: a pseudo-terminal made by util-linux `script`, which copies our pipe
+/// into the terminal's input and the terminal's output back to us. Each step waits until the screen
+/// shows what a person would wait for before typing.
+final class TerminalSession: @unchecked Sendable {
+    private let process = Process()
+    private let input = Pipe()
+    private let screenData = Shared(Data())
+    private let reader = DispatchGroup()
+    /// How far `expect` has read: each expectation looks only at what came after the previous one.
+    private var seen = 0
+
+    init(_ cli: CLI, _ command: String, env: [String: String] = [:]) throws {
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/script")
+        process.arguments = ["-q", "-e", "-c", command, "/dev/null"]
+        process.currentDirectoryURL = URL(fileURLWithPath: cli.dir)
+        process.environment = chorusEnvironment(in: cli.dir, env)
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = out
+        process.standardInput = input
+        try process.run()
+        reader.enter()
+        let data = screenData
+        DispatchQueue.global().async { [reader] in
+            while true {
+                let chunk = out.fileHandleForReading.availableData
+                if chunk.isEmpty { break }
+                data.mutate { $0.append(chunk) }
+            }
+            reader.leave()
         }
-        usleep(300_000)
-        try inPipe.fileHandleForWriting.close()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 
+    /// Everything the terminal showed so far.
+    var screen: String { String(decoding: screenData.value, as: UTF8.self) }
+
+    /// Waits until `text` appears on the screen after what earlier expectations saw.
+    @discardableResult
+    func expect(_ text: String, timeout: Double = 60, sourceLocation: SourceLocation = #_sourceLocation) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        var pollsAfterExit = 0
+        while Date() < deadline {
+            let now = Array(screenData.value)
+            if let range = now[min(seen, now.count)...].firstRange(of: Array(text.utf8)) {
+                seen = range.upperBound
+                return true
+            }
+            if !process.isRunning {
+                pollsAfterExit += 1
+                if pollsAfterExit > 50 { break }  // half a second for the last output, then give up
+            }
+            usleep(10_000)
+        }
+        Issue.record("the terminal never showed \(text.debugDescription); it showed:\n\(screen.suffix(3000))", sourceLocation: sourceLocation)
+        return false
+    }
+
+    func type(_ text: String) {
+        try? input.fileHandleForWriting.write(contentsOf: Data(text.utf8))
+    }
+
+    /// Closes the input and waits for the command to end; its exit status.
+    func finish() -> Int32 {
+        try? input.fileHandleForWriting.close()
+        process.waitUntilExit()
+        reader.wait()
+        return process.terminationStatus
+    }
+}
+
+@Suite struct InteractiveCLITests {
     static let receiptPattern = try! NSRegularExpression(pattern: "[0-9A-Z]{4}(-[0-9A-Z]{4}){6}")
 
-    @Test func asksEachQuestionThenSealsAfterConfirmation() throws {
-        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/script") else {
-            Issue.record("util-linux script is needed to drive a pseudo-terminal")
-            return
+    static var haveScript: Bool {
+        if FileManager.default.isExecutableFile(atPath: "/usr/bin/script") { return true }
+        Issue.record("util-linux script is needed to drive a pseudo-terminal")
+        return false
+    }
+
+    /// Answers the six questions of the built-in questionnaire: kind 1 and 3; setting 1; role 1;
+    /// year skipped; reported 2; consent 1.
+    static func answerTheQuestions(_ t: TerminalSession) {
+        for (n, reply) in ["1,3", "1", "1", "", "2", "1"].enumerated() {
+            t.expect("(\(n + 1) of 6)")
+            t.expect("> ")
+            t.type(reply + "\n")
         }
-        let cli = try CLI()
-        try cli.makeKeys()
-        try cli.initStore("store")
-        // kind: 1 and 3; setting 1; role 1; year skipped; reported 2; consent 1; the story; Ctrl-D; yes.
-        let typed = "1,3\n1\n1\n\n2\n1\nfirst line of the story\nsecond line\n\u{04}y\n"
-        let (status, screen) = try runOnTerminal(cli, "\(CLI.binary) submit --store store", typing: typed)
+    }
+
+    /// The only entry of `store`, opened by the reviewer key.
+    static func reviewed(_ cli: CLI, _ store: String = "store") throws -> [String: Any] {
+        let r = try cli.run(["review", "--key", "rev.key", "--passphrase-file", "pass", "--format", "jsonl", store])
+        #expect(r.status == 0, "\(r)")
+        let lines = r.stdout.split(separator: "\n").filter { $0.hasPrefix("{\"") && $0.contains("\"story\"") }
+        try #require(lines.count == 1, "\(r)")
+        return try JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as! [String: Any]
+    }
+
+    @Test func asksEachQuestionThenSealsAfterConfirmation() throws {
+        guard Self.haveScript else { return }
+        let cli = try CLI.withStore()
+        let t = try TerminalSession(cli, "\(CLI.binary) submit --store store")
+        Self.answerTheQuestions(t)
+        t.expect("Ctrl-D")
+        t.type("first line of the story\nsecond line\n\u{04}")
+        t.expect("Please check everything before it is sealed:")
+        t.expect("it begins: \"first line of the story\"")
+        t.expect("it ends:   \"second line\"")
+        t.expect("It will be sealed so that only these 2 keys can open it:")
+        t.expect("What would you like to do?")
+        #expect(t.screen.contains("rev (reviewer, fingerprint "))
+        #expect(t.screen.contains("ana (analyst, fingerprint "))
+        t.type("1\n")
+        let status = t.finish()
+        let screen = t.screen
         #expect(status == 0, "\(screen)")
-        #expect(screen.contains("Seal and submit?"))
-        #expect(screen.contains("Ctrl-D"))
-        let range = NSRange(screen.startIndex..., in: screen)
-        #expect(Self.receiptPattern.firstMatch(in: screen, range: range) != nil, "\(screen)")
+        #expect(Self.receiptPattern.firstMatch(in: screen, range: NSRange(screen.startIndex..., in: screen)) != nil, "\(screen)")
         #expect(cli.allFiles(under: cli.path("store/inbox")).count == 1)
 
-        let r = try cli.run(["review", "--key", "rev.key", "--passphrase-file", "pass", "--format", "jsonl", "store"])
-        let obj = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
+        let obj = try Self.reviewed(cli)
         #expect(obj["story"] as? String == "first line of the story\nsecond line\n")
         let answers = obj["answers"] as! [String: [String]]
         #expect(answers["kind"] == ["physical", "verbal"])
@@ -57,14 +130,103 @@ import Testing
         #expect(answers["year"] == nil)
     }
 
-    @Test func declineWritesNothing() throws {
+    /// A terminal in its usual mode keeps 4095 bytes of a line and drops the rest without a word:
+    /// a pasted paragraph must be sealed whole.
+    @Test func aPastedLineOf20000CharactersIsSealedByteForByte() throws {
+        guard Self.haveScript else { return }
+        let cli = try CLI.withStore()
+        let t = try TerminalSession(cli, "\(CLI.binary) submit --store store")
+        Self.answerTheQuestions(t)
+        t.expect("Ctrl-D")
+        let pattern = Array("It happened at the office, ça suffit; ")
+        let line = String((0 ..< 20_000).map { pattern[$0 % pattern.count] })
+        #expect(line.count == 20_000)
+        t.type(line + "\u{04}")
+        t.expect("(Your story has ended: 20000 characters.)")
+        t.expect("What would you like to do?")
+        t.type("1\n")
+        let status = t.finish()
+        #expect(status == 0, "\(t.screen.suffix(2000))")
+        let obj = try Self.reviewed(cli)
+        let story = obj["story"] as? String ?? ""
+        #expect(Array(story.utf8) == Array(line.utf8), "sealed \(story.utf8.count) bytes of \(line.utf8.count)")
+    }
+
+    @Test func declineThenChangeOneAnswerThenSubmitWithoutRetyping() throws {
+        guard Self.haveScript else { return }
+        let cli = try CLI.withStore()
+        let t = try TerminalSession(cli, "\(CLI.binary) submit --store store")
+        Self.answerTheQuestions(t)
+        t.expect("Ctrl-D")
+        t.type("a story typed only once\n\u{04}")
+        t.expect("What would you like to do?")
+        // Discard, then think better of it.
+        t.type("4\n")
+        t.expect("Discard your answers and your story?")
+        t.type("\n")
+        t.expect("Nothing was discarded.")
+        t.expect("What would you like to do?")
+        // A wrong key at the menu is told once, without the whole menu again.
+        t.type("7\n")
+        t.expect("Please enter 1, 2, 3 or 4.")
+        // Change "Did you report it" (question 5) from no to yes.
+        t.type("2\n")
+        t.expect("Which answer would you like to change?")
+        t.type("5\n")
+        t.expect("(5 of 6)")
+        t.expect("> ")
+        t.type("1\n")
+        t.expect("5) Did you report it: yes")
+        t.expect("What would you like to do?")
+        t.type("1\n")
+        let status = t.finish()
+        #expect(status == 0, "\(t.screen.suffix(3000))")
+        #expect(t.screen.components(separatedBy: "What would you like to do?").count - 1 == 3)
+        let obj = try Self.reviewed(cli)
+        #expect(obj["story"] as? String == "a story typed only once\n")
+        let answers = obj["answers"] as! [String: [String]]
+        #expect(answers["reported"] == ["yes"])
+        #expect(answers["kind"] == ["physical", "verbal"])
+    }
+
+    @Test func aStoryOverTheLimitIsKeptAndOfferedForEditing() throws {
+        guard Self.haveScript else { return }
         let cli = try CLI()
         try cli.makeKeys()
-        try cli.initStore("store")
-        let typed = "1\n1\n1\n\n1\n1\na story I decide not to send\n\u{04}n\n"
-        let (status, screen) = try runOnTerminal(cli, "\(CLI.binary) submit --store store", typing: typed)
-        #expect(status == 64, "\(screen)")
-        #expect(screen.contains("nothing was written"))
+        try cli.initStore("store", extra: ["--max-story-bytes", "100"])
+        let t = try TerminalSession(cli, "\(CLI.binary) submit --store store")
+        Self.answerTheQuestions(t)
+        t.expect("up to 100 bytes")
+        t.type(String(repeating: "y", count: 150) + "\n\u{04}")
+        t.expect("Your story cannot be sent as it is: the story is 151 bytes, more than this store's limit of 100 bytes")
+        t.expect("3) Write the story again")
+        t.type("1\n")
+        t.expect("Your story cannot be sent yet")
+        t.type("3\n")
+        t.expect("Ctrl-D")
+        t.type("short enough now\n\u{04}")
+        t.expect("it begins: \"short enough now\"")
+        t.expect("What would you like to do?")
+        t.type("1\n")
+        let status = t.finish()
+        #expect(status == 0, "\(t.screen.suffix(3000))")
+        #expect(try Self.reviewed(cli)["story"] as? String == "short enough now\n")
+    }
+
+    @Test func discardAsksOnceMoreThenWritesNothing() throws {
+        guard Self.haveScript else { return }
+        let cli = try CLI.withStore()
+        let t = try TerminalSession(cli, "\(CLI.binary) submit --store store")
+        Self.answerTheQuestions(t)
+        t.expect("Ctrl-D")
+        t.type("a story I decide not to send\n\u{04}")
+        t.expect("What would you like to do?")
+        t.type("4\n")
+        t.expect("Discard your answers and your story?")
+        t.type("yes\n")
+        let status = t.finish()
+        #expect(status == 64, "\(t.screen)")
+        #expect(t.screen.contains("discarded as you asked; nothing was written"))
         #expect(cli.allFiles(under: cli.path("store/inbox")).isEmpty)
         #expect(cli.allFiles(under: cli.path("store/tmp")).isEmpty)
     }
