@@ -381,10 +381,31 @@ public final class StandardQuestionnaireTerminal: QuestionnaireTerminal {
     /// Longer reply lines are cut (the rest of the line is read and dropped).
     public static let maxLineBytes = 4096
 
-    public init(input: Int32 = 0, output: Int32 = 2) {
+    private let editor: StoryEditor?
+
+    public convenience init(input: Int32 = 0, output: Int32 = 2) {
+        self.init(input: input, output: output, editor: nil)
+    }
+
+    /// With `editor`, the story may also be written in it (see `StoryEditor` for the rules).
+    package init(input: Int32, output: Int32, editor: StoryEditor?) {
         self.input = input
         self.output = output
+        self.editor = editor
         reader = TerminalInput(input: input, echo: output)
+    }
+
+    public var editorName: String? { editor?.name }
+
+    public func editStory(_ story: inout SecretBytes, length: Int) throws(CoreError) -> Int {
+        guard let editor else { throw CoreError(.bug, "internal error: no editor to write the story in") }
+        reader.suspend()
+        defer { reader.resume() }
+        do {
+            return try editor.edit(&story, length: length)
+        } catch {
+            throw CoreError(.unreadableStory, error.message, errno: error.errno)
+        }
     }
 
     /// Gives the terminal its own mode back.

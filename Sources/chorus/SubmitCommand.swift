@@ -20,6 +20,13 @@ struct SubmitCommand: ChorusCommand {
             the organisation key pinned for it), or with --recipients to keys given by hand; the \
             recipients are shown first. stdout then carries exactly one line, the receipt, which is the \
             only way to withdraw the story later.
+
+            At a terminal the story may also be written in your text editor ($VISUAL, else $EDITOR), in a \
+            0600 file in a new 0700 folder in memory ($XDG_RUNTIME_DIR or /dev/shm), which is overwritten \
+            and removed, with anything the editor left beside it, once the editor is closed. Only editors \
+            that can be kept from writing backup, swap, undo or history files elsewhere are offered: nano, \
+            vim, neovim and emacs (run with the options that say so); another editor only with \
+            CHORUS_EDITOR_IS_SAFE=1 in the environment.
             """
     )
 
@@ -105,7 +112,13 @@ struct SubmitCommand: ChorusCommand {
         } else {
             let session = try Questionnaire(schema: questionnaire, arrivalMonth: now.monthText, currentYear: now.year, maxStoryBytes: maxStory,
                                             recipients: keys)
-            let terminal = StandardQuestionnaireTerminal(input: 0, output: 2)
+            var editor: StoryEditor?
+            switch StoryEditor.fromEnvironment() {
+            case let .offered(safe): editor = safe
+            case let .refused(why): warn(why)
+            case .none: break
+            }
+            let terminal = StandardQuestionnaireTerminal(input: 0, output: 2, editor: editor)
             defer { terminal.finish() }
             submission = try session.run(on: terminal, given: self.answers)
         }

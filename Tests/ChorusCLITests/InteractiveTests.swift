@@ -230,4 +230,69 @@ final class TerminalSession: @unchecked Sendable {
         #expect(cli.allFiles(under: cli.path("store/inbox")).isEmpty)
         #expect(cli.allFiles(under: cli.path("store/tmp")).isEmpty)
     }
+
+    /// A fake editor that writes a line into the story file, leaves a backup beside it (as many editors
+    /// do) and notes where it was run and the modes it saw.
+    static func fakeEditor(_ cli: CLI) throws -> String {
+        let path = cli.path("fake-editor")
+        try cli.write("fake-editor", """
+            #!/bin/sh
+            for f; do file="$f"; done
+            stat -c '%a %n' "$(dirname "$file")" "$file" >> "\(cli.path("editor.log"))"
+            printf 'written in the editor, line %s\n' "$(($(wc -l < "$file") + 1))" >> "$file"
+            cp "$file" "$file~"
+            """)
+        chmod(path, 0o755)
+        return path
+    }
+
+    @Test func theEditorWritesInAPrivateMemoryFolderAndLeavesNothingBehind() throws {
+        guard Self.haveScript else { return }
+        let cli = try CLI.withStore()
+        // A private folder in memory stands for the user's $XDG_RUNTIME_DIR.
+        let runtime = "/dev/shm/chorus-test-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: runtime, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
+        defer { try? FileManager.default.removeItem(atPath: runtime) }
+        let editor = try Self.fakeEditor(cli)
+        let t = try TerminalSession(cli, "\(CLI.binary) submit --store store",
+                                    env: ["VISUAL": editor, "XDG_RUNTIME_DIR": runtime, "CHORUS_EDITOR_IS_SAFE": "1"])
+        Self.answerTheQuestions(t)
+        t.expect("How would you like to write your story?")
+        t.expect("2) Write it in your text editor (fake-editor)")
+        t.type("2\n")
+        t.expect("it begins: \"written in the editor, line 1\"")
+        t.expect("3) Edit the story (in fake-editor)")
+        t.type("3\n")  // the editor opens again on what was written
+        t.expect("it ends:   \"written in the editor, line 2\"")
+        t.expect("What would you like to do?")
+        t.type("1\n")
+        let status = t.finish()
+        #expect(status == 0, "\(t.screen.suffix(3000))")
+        #expect(try Self.reviewed(cli)["story"] as? String == "written in the editor, line 1\nwritten in the editor, line 2\n")
+        // The editor ran twice, each time on a 0600 file in a new 0700 folder inside the runtime folder.
+        let log = String(decoding: try cli.read("editor.log"), as: UTF8.self).split(separator: "\n")
+        #expect(log.count == 4, "\(log)")
+        for (k, line) in log.enumerated() {
+            #expect(line.hasPrefix(k % 2 == 0 ? "700 \(runtime)/chorus-" : "600 \(runtime)/chorus-"), "\(line)")
+        }
+        // Nothing is left: not the story, not the editor's backup, not the folder.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: runtime).isEmpty)
+    }
+
+    @Test func anEditorNotKnownToBeSafeIsNotOffered() throws {
+        guard Self.haveScript else { return }
+        let cli = try CLI.withStore()
+        let editor = try Self.fakeEditor(cli)
+        let t = try TerminalSession(cli, "\(CLI.binary) submit --store store", env: ["VISUAL": editor, "EDITOR": editor])
+        t.expect("your editor (fake-editor) is not offered: chorus cannot make sure it keeps no backup or swap file")
+        Self.answerTheQuestions(t)
+        t.expect("Ctrl-D")
+        t.type("typed, not edited\n\u{04}")
+        t.expect("3) Write the story again")
+        t.type("1\n")
+        #expect(t.finish() == 0)
+        #expect(!t.screen.contains("How would you like to write your story?"))
+        #expect(access(cli.path("editor.log"), F_OK) != 0)
+    }
 }
+
