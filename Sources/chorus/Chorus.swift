@@ -30,6 +30,24 @@ struct Chorus: ParsableCommand {
     static func main() {
         do {
             var arguments = Array(CommandLine.arguments.dropFirst())
+            if let name = arguments.first, let screen = SecretArguments.commands[name] {
+                let screened = screen.screen(Array(arguments.dropFirst()))
+                let known = [name] + screened.arguments.filter { $0 != "secret" }
+                if let unknown = screened.unknown {
+                    // argument-parser's own message (with its suggestion) for the mistyped option; and
+                    // if a secret was given too, the reason it is refused.
+                    SecretArguments.onlyNamingAnUnknownOption = true
+                    do { _ = try parseAsRoot(known + [unknown]) } catch {
+                        var text = fullMessage(for: error)
+                        if text.hasPrefix("Error: ") { text = "chorus: error: " + text.dropFirst("Error: ".count) }
+                        if screened.secret, let reason = SecretArguments.reasons[name] { text += "\nchorus: error: " + reason }
+                        Terminal.write(2, terminalSafe(text) + "\n")
+                        terminate(ExitStatus.usage.rawValue)
+                    }
+                    SecretArguments.onlyNamingAnUnknownOption = false
+                }
+                arguments = [name] + screened.arguments
+            }
             let moreFiles = ImportCommand.setAsideFiles(&arguments)
             var command = try parseAsRoot(arguments)
             if var importing = command as? ImportCommand, !moreFiles.isEmpty {
@@ -39,7 +57,9 @@ struct Chorus: ParsableCommand {
             try command.run()
         } catch {
             let code = exitCode(for: error)
-            let text = fullMessage(for: error)
+            var text = fullMessage(for: error)
+            // One error style for every command: argument-parser's "Error: " becomes "chorus: error: ".
+            if text.hasPrefix("Error: ") { text = "chorus: error: " + text.dropFirst("Error: ".count) }
             if !text.isEmpty { Terminal.write(code == .success ? 1 : 2, terminalSafe(text) + "\n") }
             terminate(code.rawValue)
         }

@@ -50,12 +50,15 @@ struct SubmitCommand: ChorusCommand {
     @Option(help: "With --out: the questionnaire (JSON) to check answers against (default: the built-in one).")
     var schema: String?
 
-    @Argument(parsing: .allUnrecognized, help: .hidden)
+    @Argument(help: .hidden)
     var stray: [String] = []
 
+    static let storyRefusal = "the story is never taken from the command line (it would stay in shell history and be visible to other users); use --file FILE, a pipe, or the prompt"
+
     func validate() throws {
+        if SecretArguments.onlyNamingAnUnknownOption { return }
         if !stray.isEmpty {
-            throw ValidationError("chorus never takes a story on the command line (it would stay in shell history and be visible to other users); use --file FILE, a pipe, or the prompt")
+            throw ValidationError(Self.storyRefusal)
         }
         guard (store == nil) != (out == nil) else { throw ValidationError("say where the envelope goes: --store DIR or --out FILE (one of them)") }
         if store != nil && schema != nil { throw ValidationError("--schema goes with --out; a store has its own questionnaire") }

@@ -19,11 +19,14 @@ struct WithdrawCommand: ChorusCommand {
     @Option(help: "The store the story was submitted to.")
     var store: String
 
-    @Argument(parsing: .allUnrecognized, help: .hidden)
+    @Argument(help: .hidden)
     var stray: [String] = []
 
+    static let receiptRefusal = "the receipt is never taken from the command line (it would stay in shell history); pipe it in or type it at the prompt"
+
     func validate() throws {
-        if !stray.isEmpty { throw ValidationError("the receipt is never taken from the command line; pipe it in or type it at the prompt") }
+        if SecretArguments.onlyNamingAnUnknownOption { return }
+        if !stray.isEmpty { throw ValidationError(Self.receiptRefusal) }
     }
 
     func execute() throws {

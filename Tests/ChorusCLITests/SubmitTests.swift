@@ -49,8 +49,70 @@ import Testing
         let cli = try CLI.withStore()
         let r = try cli.run(["submit", "--store", "store"] + CLI.answers + ["He followed me home every night"])
         #expect(r.status == 64)
-        #expect(r.stderr.contains("never takes a story on the command line"))
+        #expect(r.stderr.contains("the story is never taken from the command line"))
         #expect(cli.allFiles(under: cli.path("store/inbox")).isEmpty)
+    }
+
+    @Test(arguments: [
+        (["--anwser", "kind=verbal"], "chorus: error: Unknown option '--anwser'. Did you mean '--answer'?"),
+        (["--bogus"], "chorus: error: Unknown option '--bogus'"),
+        (["--stroe", "store"], "chorus: error: Unknown option '--stroe'. Did you mean '--store'?"),
+        (["--answer=kind=verbal", "--fille", "story.txt"], "Unknown option '--fille'. Did you mean '--file'?"),
+    ])
+    func aMistypedOptionGetsTheParsersSuggestion(_ extra: [String], _ message: String) throws {
+        let cli = try CLI.withStore()
+        let r = try cli.run(["submit", "--store", "store"] + extra, stdin: "a story")
+        #expect(r.status == 64, "\(r)")
+        #expect(r.stderr.hasPrefix("chorus: error: ") && r.stderr.contains(message), "\(r)")
+        #expect(!r.stderr.contains("story is never taken"), "\(r)")
+        #expect(cli.allFiles(under: cli.path("store/inbox")).isEmpty)
+    }
+
+    /// A story that looks like options is still refused, never parsed: "-he ..." would be -h (help).
+    @Test(arguments: [
+        ["-he hurt me at the party"],
+        ["-he"],
+        ["--", "-h"],
+        ["-x he hurt me"],
+        ["--story", "He followed me home every night"],
+        ["--anwser", "kind=verbal", "He followed me home every night"],
+    ])
+    func aStoryOnTheCommandLineIsRefusedWhateverItLooksLike(_ extra: [String]) throws {
+        let cli = try CLI.withStore()
+        let r = try cli.run(["submit", "--store", "store"] + CLI.answers + extra, stdin: "a story")
+        #expect(r.status == 64, "\(r)")
+        #expect(r.stderr.contains("chorus: error: the story is never taken from the command line"), "\(r)")
+        #expect(r.stdout.isEmpty)
+        #expect(!r.stderr.contains("hurt me") && !r.stderr.contains("followed me"), "\(r)")
+        #expect(cli.allFiles(under: cli.path("store/inbox")).isEmpty)
+    }
+
+    /// Every option submit's help lists is known to the screen that runs before argument-parser: an
+    /// option it did not know would take its value for a story.
+    @Test func everyOptionOfSubmitIsKnownBeforeParsing() throws {
+        let cli = try CLI()
+        let help = try cli.run(["submit", "--help"]).stdout
+        let options = Set(help.split(separator: " ").filter { $0.hasPrefix("--") && !$0.contains("=") }
+            .map { String($0.prefix { $0 == "-" || $0.isLetter }) }).subtracting(["--help", "--version"])
+        #expect(options.count >= 7, "\(options)")
+        for option in options {
+            let r = try cli.run(["submit", option, "a value with spaces", "--bogus"], stdin: "")
+            #expect(r.status == 64)
+            #expect(r.stderr.contains("Unknown option '--bogus'"), "\(option): \(r)")
+        }
+    }
+
+    @Test(arguments: [
+        ["init", "--store", "s"], ["keygen", "--name", "x"], ["key", "show", "x"], ["recipients", "add", "--store", "s", "--org-key", "k", "k.pub"],
+        ["recipients", "list", "s"],
+        ["submit"], ["withdraw", "--store", "s"], ["import", "--store", "s", "f"], ["batch", "--store", "s"], ["review", "--key", "k", "s"],
+        ["stats", "--key", "k", "s"], ["verify", "s"],
+    ])
+    func everySubcommandNamesAnUnknownOption(_ command: [String]) throws {
+        let cli = try CLI()
+        let r = try cli.run(command + ["--bogus"])
+        #expect(r.status == 64, "\(r)")
+        #expect(r.stderr.hasPrefix("chorus: error: Unknown option '--bogus'"), "\(r)")
     }
 
     @Test(arguments: [
