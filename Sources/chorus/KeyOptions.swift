@@ -29,8 +29,9 @@ struct KeyOptions: ParsableArguments {
             let bytes = try KeyFiles.readSecretKeyFile(path)
             let file = try KeyFiles.inspectSecretKey(bytes, path: path)
             let passFile = passphraseFiles.isEmpty ? nil : passphraseFiles[passphraseFiles.count == 1 ? 0 : i]
-            let passphrase = try Passphrase.forUnlocking(file: passFile, keyPath: path)
-            let key = try KeyFiles.unlock(bytes, passphrase: passphrase, path: path)
+            let key = try Passphrase.unlocking(file: passFile, keyPath: path) { passphrase in
+                try KeyFiles.unlock(bytes, passphrase: passphrase, path: path)
+            }
             if file.opsLimit < 2 { warn("\(path) uses test-only passphrase costs; never use it for real stories") }
             out.append(key)
         }

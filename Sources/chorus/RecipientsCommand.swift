@@ -30,8 +30,9 @@ struct SigningOptions: ParsableArguments {
     func unlock() throws -> UnlockedOrganisationKey {
         let bytes = try KeyFiles.readSecretKeyFile(orgKey)
         let file = try KeyFiles.inspectSecretKey(bytes, path: orgKey)
-        let passphrase = try Passphrase.forUnlocking(file: passphraseFile, keyPath: orgKey)
-        let key = try KeyFiles.unlockOrganisation(bytes, passphrase: passphrase, path: orgKey)
+        let key = try Passphrase.unlocking(file: passphraseFile, keyPath: orgKey) { passphrase in
+            try KeyFiles.unlockOrganisation(bytes, passphrase: passphrase, path: orgKey)
+        }
         if file.opsLimit < 2 { warn("\(orgKey) uses test-only passphrase costs; never use it for real stories") }
         return key
     }

@@ -16,7 +16,12 @@ struct SecretArguments {
     /// Options that take a value.
     let valueOptions: Set<String>
     /// Options that take none.
-    let flags: Set<String> = ["-h", "--help", "--version"]
+    let flags: Set<String>
+
+    init(valueOptions: Set<String>, flags: Set<String> = []) {
+        self.valueOptions = valueOptions
+        self.flags = flags.union(["-h", "--help", "--version"])
+    }
 
     struct Screened {
         /// The first unknown option, as typed.
@@ -75,6 +80,6 @@ struct SecretArguments {
     /// The guarded commands, by name.
     static let commands: [String: SecretArguments] = [
         "submit": SecretArguments(valueOptions: ["--store", "--out", "--recipients", "--org-fingerprint", "--answer", "--file", "--schema"]),
-        "withdraw": SecretArguments(valueOptions: ["--store"]),
+        "withdraw": SecretArguments(valueOptions: ["--store"], flags: ["--hide-receipt"]),
     ]
 }

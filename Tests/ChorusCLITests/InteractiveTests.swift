@@ -294,5 +294,99 @@ final class TerminalSession: @unchecked Sendable {
         #expect(!t.screen.contains("How would you like to write your story?"))
         #expect(access(cli.path("editor.log"), F_OK) != 0)
     }
+
+    // MARK: Retries where a person can mistype
+
+    @Test func keygenStatesThePassphraseRulesAndAllowsThreeTries() throws {
+        guard Self.haveScript else { return }
+        let cli = try CLI.withStore()
+        let t = try TerminalSession(cli, "\(CLI.binary) keygen --name kim --secret-out kim.key --public-out kim.pub --kdf-cost test-only")
+        t.expect("at least 8 characters")
+        t.expect("New passphrase for the secret key: ")
+        t.type("short\n")
+        t.expect("That passphrase is 5 characters; it must be at least 8. Please try again (2 tries left).")
+        t.expect("New passphrase for the secret key: ")
+        t.type("long enough one\n")
+        t.expect("Same passphrase again: ")
+        t.type("long enough two\n")
+        t.expect("The two passphrases differ. Please try again (1 try left).")
+        t.expect("New passphrase for the secret key: ")
+        t.type("the right one\n")
+        t.expect("Same passphrase again: ")
+        t.type("the right one\n")
+        let status = t.finish()
+        #expect(status == 0, "\(t.screen)")
+        #expect(access(cli.path("kim.key"), F_OK) == 0)
+        // The passphrase kept is the one typed twice: it unlocks the key.
+        try cli.write("kim-pass", "the right one\n")
+        let r = try cli.run(["review", "--key", "kim.key", "--passphrase-file", "kim-pass", "store"])
+        #expect(r.status == 0 && r.stderr.contains("kim.key uses test-only passphrase costs"), "\(r)")  // said once unlocked
+    }
+
+    @Test func threeTriesAtAWrongPassphraseThenExit77() throws {
+        guard Self.haveScript else { return }
+        let cli = try CLI.withStore()
+        try cli.submit("a story to review")
+        // Wrong, then right: the review goes on.
+        let t = try TerminalSession(cli, "\(CLI.binary) review --key rev.key --format jsonl store")
+        t.expect("Passphrase for rev.key: ")
+        t.type("not it\n")
+        t.expect("Wrong passphrase. Please try again (2 tries left).")
+        t.expect("Passphrase for rev.key: ")
+        t.type("a passphrase for tests\n")
+        t.expect("a story to review")
+        #expect(t.finish() == 0, "\(t.screen)")
+        // Three wrong ones: exit 77.
+        let w = try TerminalSession(cli, "\(CLI.binary) review --key rev.key --format jsonl store")
+        for left in [2, 1] {
+            w.expect("Passphrase for rev.key: ")
+            w.type("wrong \(left)\n")
+            w.expect("Please try again (\(left) \(left == 1 ? "try" : "tries") left).")
+        }
+        w.expect("Passphrase for rev.key: ")
+        w.type("wrong again\n")
+        w.expect("wrong passphrase")
+        #expect(w.finish() == 77, "\(w.screen)")
+    }
+
+    @Test func aReceiptWithATypoIsReadBackInGroupsAndAskedAgain() throws {
+        guard Self.haveScript else { return }
+        let cli = try CLI.withStore()
+        let receipt = try cli.submit("a story to withdraw")
+        var typo = Array(receipt)
+        typo[5] = typo[5] == "A" ? "B" : "A"
+        let t = try TerminalSession(cli, "\(CLI.binary) withdraw --store store")
+        t.expect("It is shown as you type; run with --hide-receipt")
+        t.expect("Receipt: ")
+        t.type(String(typo).replacingOccurrences(of: "-", with: "").lowercased() + "\n")
+        t.expect("You typed:  \(String(typo))")
+        t.expect("Please try again (2 tries left).")
+        t.expect("Receipt: ")
+        t.type(receipt.lowercased().replacingOccurrences(of: "-", with: " ") + "\n")
+        t.expect("Your story is withdrawn")
+        #expect(t.finish() == 0, "\(t.screen)")
+        #expect(cli.allFiles(under: cli.path("store/inbox")).isEmpty)
+    }
+
+    @Test func aHiddenReceiptIsNeverShownAndThreeTyposEndWithdraw() throws {
+        guard Self.haveScript else { return }
+        let cli = try CLI.withStore()
+        let receipt = try cli.submit("a story to keep")
+        var typo = Array(receipt)
+        typo[0] = typo[0] == "A" ? "B" : "A"
+        let t = try TerminalSession(cli, "\(CLI.binary) withdraw --hide-receipt --store store")
+        for left in [2, 1] {
+            t.expect("Receipt (not shown): ")
+            t.type(String(typo) + "\n")
+            t.expect("Please try again (\(left) \(left == 1 ? "try" : "tries") left).")
+        }
+        t.expect("Receipt (not shown): ")
+        t.type(String(typo) + "\n")
+        let status = t.finish()
+        #expect(status == 65, "\(t.screen)")
+        #expect(!t.screen.contains(String(typo)) && !t.screen.contains(String(typo.prefix(9))), "\(t.screen)")
+        #expect(!t.screen.contains("You typed"))
+        #expect(cli.allFiles(under: cli.path("store/inbox")).count == 1)
+    }
 }
 
