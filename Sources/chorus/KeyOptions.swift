@@ -10,7 +10,7 @@ import Glibc
 
 /// `--key FILE` (repeatable) and `--passphrase-file FILE` (one for all keys, or one per key).
 struct KeyOptions: ParsableArguments {
-    @Option(name: .customLong("key"), help: "A secret key file (repeatable: old and new keys after a rotation).")
+    @Option(name: .customLong("key"), help: "A secret key file, or the name of one that keygen put in ~/.config/chorus/keys (repeatable: old and new keys after a rotation).")
     var keys: [String] = []
 
     @Option(name: .customLong("passphrase-file"), help: "Read the key's passphrase from the first line of this file (repeat once per --key, or give one for all).")
@@ -25,7 +25,8 @@ struct KeyOptions: ParsableArguments {
     /// Reads and unlocks every key; a key readable by others is refused (exit 77).
     func unlock() throws -> [UnlockedKey] {
         var out: [UnlockedKey] = []
-        for (i, path) in keys.enumerated() {
+        for (i, given) in keys.enumerated() {
+            let path = try KeyFiles.secretKeyPath(given)
             let bytes = try KeyFiles.readSecretKeyFile(path)
             let file = try KeyFiles.inspectSecretKey(bytes, path: path)
             let passFile = passphraseFiles.isEmpty ? nil : passphraseFiles[passphraseFiles.count == 1 ? 0 : i]
