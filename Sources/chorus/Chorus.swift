@@ -15,7 +15,8 @@ struct Chorus: ParsableCommand {
             Submitters seal a story and a few answers to the reviewers' public keys; the store keeps only \
             sealed envelopes; reviewers open batches on their own machine; analysts publish counts that \
             never single anyone out. Exit codes follow sysexits: 0 success, 64 usage, 65 bad or tampered \
-            data, 66 missing input, 74 I/O error, 77 permission.
+            data (the rest of the work still done), 66 missing input, 73 cannot create (e.g. a file that \
+            exists), 74 I/O error, 77 permission (a secret key readable by others, a wrong passphrase).
             """,
         version: "1.0.0",
         subcommands: [
@@ -30,6 +31,16 @@ struct Chorus: ParsableCommand {
     static func main() {
         do {
             var arguments = Array(CommandLine.arguments.dropFirst())
+            // `chorus` alone, or help on a topic that does not exist, is a usage error (64), not help.
+            if arguments.isEmpty {
+                Terminal.write(2, terminalSafe(helpMessage()) + "\n")
+                terminate(ExitStatus.usage.rawValue)
+            }
+            if arguments.first == "help", arguments.count > 1, !configuration.subcommands.contains(where: { $0.configuration.commandName == arguments[1] }) {
+                let names = configuration.subcommands.compactMap { $0.configuration.commandName }.joined(separator: ", ")
+                printErr("chorus: error: there is no help topic \(displaySafe(arguments[1], limit: 40)); the subcommands are \(names)")
+                terminate(ExitStatus.usage.rawValue)
+            }
             if let name = arguments.first, let screen = SecretArguments.commands[name] {
                 let screened = screen.screen(Array(arguments.dropFirst()))
                 let known = [name] + screened.arguments.filter { $0 != "secret" }

@@ -16,7 +16,7 @@ struct ReviewCommand: ChorusCommand {
             """
     )
 
-    @OptionGroup var keyOptions: KeyOptions
+    @OptionGroup var keyOptions: RequiredKeyOptions
 
     @OptionGroup var organisation: OrganisationOptions
 
@@ -30,7 +30,6 @@ struct ReviewCommand: ChorusCommand {
     var out: String?
 
     func validate() throws {
-        if keyOptions.keys.isEmpty { throw ValidationError("give the secret key to open the entries with: --key FILE") }
         if sources.isEmpty { throw ValidationError("give at least one batch file or store folder") }
     }
 

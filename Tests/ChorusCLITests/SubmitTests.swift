@@ -115,6 +115,49 @@ import Testing
         #expect(r.stderr.hasPrefix("chorus: error: Unknown option '--bogus'"), "\(r)")
     }
 
+    // MARK: Help, usage and exit codes, the same in every subcommand
+
+    @Test func chorusAloneAndAnUnknownHelpTopicAreUsageErrors() throws {
+        let cli = try CLI()
+        let alone = try cli.run([])
+        #expect(alone.status == 64, "\(alone)")
+        #expect(alone.stderr.contains("USAGE: chorus <subcommand>") && alone.stdout.isEmpty)
+        let nope = try cli.run(["help", "nope"])
+        #expect(nope.status == 64, "\(nope)")
+        #expect(nope.stderr.hasPrefix("chorus: error: there is no help topic nope; the subcommands are init, keygen, key, recipients, submit"))
+        for topic in [["help"], ["help", "review"], ["help", "recipients", "add"], ["--help"], ["review", "--help"]] {
+            let r = try cli.run(topic)
+            #expect(r.status == 0 && r.stdout.contains("USAGE:"), "\(topic): \(r)")
+        }
+    }
+
+    @Test func theOverviewListsEveryExitCode() throws {
+        let help = try CLI().run(["--help"]).stdout.replacingOccurrences(of: "\n", with: " ")
+        for code in ["0 success", "64 usage", "65 bad or tampered", "66 missing input", "73 cannot create", "74 I/O error", "77 permission"] {
+            #expect(help.contains(code), "the overview lacks \(code)")
+        }
+    }
+
+    /// No option's help says its default twice (argument-parser adds "(default: ...)" itself).
+    @Test(arguments: ["init", "keygen", "key show", "recipients add", "recipients list", "submit", "withdraw", "import", "batch", "review", "verify"])
+    func noDefaultIsSaidTwice(_ command: String) throws {
+        let help = try CLI().run(command.split(separator: " ").map(String.init) + ["--help"]).stdout
+        let flat = help.replacingOccurrences(of: "\n", with: " ").split(separator: " ").joined(separator: " ")
+        for option in flat.components(separatedBy: " --").dropFirst() {
+            let defaults = option.components(separatedBy: "(default").count - 1
+            #expect(defaults <= 1, "\(command): --\(option.prefix(80))")
+        }
+    }
+
+    @Test func reviewShowsItsKeyAsRequired() throws {
+        let cli = try CLI()
+        let help = try cli.run(["review", "--help"]).stdout
+        #expect(help.contains("USAGE: chorus review --key <key> ..."), "\(help)")
+        let r = try cli.run(["review", "store"])
+        #expect(r.status == 64)
+        #expect(r.stderr.hasPrefix("chorus: error: Missing expected argument '--key <key> ...'"), "\(r)")
+    }
+
     @Test(arguments: [
         (["--answer", "colour=red"], "colour"),
         (["--answer", "setting=moon"], "setting"),
