@@ -99,7 +99,10 @@ final class ProgressLine: @unchecked Sendable {
     }
 
     func finish() {
-        if enabled && last > 0 { Terminal.write(2, "\r\u{1B}[K") }
+        if enabled && last > 0 {
+            Terminal.write(2, "\r\u{1B}[K")
+            last = 0
+        }
     }
 }
 

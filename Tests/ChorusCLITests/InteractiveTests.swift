@@ -1,5 +1,7 @@
 import Foundation
 import Testing
+import ChorusCore
+import ChorusCrypto
 import ChorusTestSupport
 
 /// `chorus` at a real terminal: a pseudo-terminal made by util-linux `script`, which copies our pipe
@@ -387,6 +389,40 @@ final class TerminalSession: @unchecked Sendable {
         #expect(!t.screen.contains(String(typo)) && !t.screen.contains(String(typo.prefix(9))), "\(t.screen)")
         #expect(!t.screen.contains("You typed"))
         #expect(cli.allFiles(under: cli.path("store/inbox")).count == 1)
+    }
+
+    // MARK: Progress on a terminal
+
+    /// `count` envelopes sealed here to the store's recipients and imported in one run.
+    static func importMany(_ cli: CLI, _ count: Int) throws {
+        let keys = try KeyFiles.loadRecipients([cli.path("Keys")])
+        try FileManager.default.createDirectory(atPath: cli.path("many"), withIntermediateDirectories: false)
+        let story = SecretBytes(copying: Array("one of many".utf8))
+        for i in 0 ..< count {
+            let envelope = try EnvelopeSealer.seal(id: Receipt.generate().entryID, answers: try builtInAnswers(), story: story, recipients: keys)
+            try cli.write("many/\(i).env", bytes: envelope)
+        }
+        let r = try cli.run(["import", "--store", "store"] + (0 ..< count).map { "many/\($0).env" })
+        #expect(r.status == 0, "\(r)")
+    }
+
+    @Test func batchAndReviewIntoAFolderShowProgressOnATerminalOnly() throws {
+        guard Self.haveScript else { return }
+        let cli = try CLI.withStore()
+        try Self.importMany(cli, 1200)
+        let t = try TerminalSession(cli, "\(CLI.binary) batch --store store")
+        t.expect("\rbatched 1")
+        t.expect("closed 1200 entries into the batch")
+        #expect(t.finish() == 0, "\(t.screen.suffix(1000))")
+        let w = try TerminalSession(cli, "\(CLI.binary) review --key rev.key --passphrase-file pass --out stories store")
+        w.expect("\ropened 1")
+        w.expect("\rwrote 1")
+        w.expect("wrote 1200 entries into stories")
+        #expect(w.finish() == 0, "\(w.screen.suffix(1000))")
+        // Without a terminal: no progress, nothing but the sentences.
+        let quiet = try cli.run(["review", "--key", "rev.key", "--passphrase-file", "pass", "--out", "again", "store"])
+        #expect(quiet.status == 0, "\(quiet)")
+        #expect(!quiet.stderr.contains("\r") && !quiet.stderr.contains("opened 1") && !quiet.stderr.contains("\u{1B}"), "\(quiet)")
     }
 }
 
