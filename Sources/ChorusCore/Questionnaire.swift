@@ -96,7 +96,7 @@ public struct Questionnaire: Sendable {
         terminal.write(QuestionnaireText.introduction(questions: toAsk.count))
         for (n, field) in toAsk.enumerated() {
             guard let values = try ask(field, number: n + 1, of: toAsk.count, on: terminal, giveUp: true) else {
-                throw CoreError(.inputEnded, QuestionnaireText.inputEnded(beforeQuestion: field.id))
+                throw CoreError(.inputEnded, QuestionnaireText.inputEnded(beforeQuestion: field.label))
             }
             chosen[field.id] = values.isEmpty ? nil : values
         }
@@ -154,7 +154,7 @@ public struct Questionnaire: Sendable {
             case let .rejected(why):
                 rejected += 1
                 if giveUp && rejected >= maxAttempts {
-                    throw CoreError(.tooManyAttempts, QuestionnaireText.tooManyReplies(maxAttempts, question: field.id))
+                    throw CoreError(.tooManyAttempts, QuestionnaireText.tooManyReplies(maxAttempts, question: field.label))
                 }
                 terminal.write(QuestionnaireText.notAccepted(why))
             }

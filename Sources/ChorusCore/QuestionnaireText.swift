@@ -190,9 +190,13 @@ public enum QuestionnaireText {
     // MARK: Endings (error sentences: lowercase, one sentence)
 
     static let discarded = "discarded as you asked; nothing was written"
-    static func inputEnded(beforeQuestion id: String) -> String { "the input ended before the question \"\(id)\" was answered; nothing was written" }
+    static func inputEnded(beforeQuestion label: String) -> String {
+        "the questions stopped before \"\(terminalSafe(label))\" was answered (the input ended); nothing was written"
+    }
     static let inputEndedAtTheEnd = "the input ended before you chose to submit; nothing was written"
-    static func tooManyReplies(_ n: Int, question id: String) -> String { "\(n) replies to the question \"\(id)\" were not accepted; nothing was written" }
+    static func tooManyReplies(_ n: Int, question label: String) -> String {
+        "\(n) replies to \"\(terminalSafe(label))\" were not accepted, so the questions stopped; nothing was written"
+    }
 }
 
 extension String {

@@ -219,7 +219,7 @@ private let goodReplies = ["1,3", "1", "2", "2019", "2", "1"]
 
     @Test func tooManyBadRepliesGiveUp() {
         let terminal = QuestionnaireScript(["1"] + Array(repeating: "99", count: 10))
-        expectFailure(CoreError.self, .tooManyAttempts, ["5 replies to the question \"setting\" were not accepted", "nothing was written"]) {
+        expectFailure(CoreError.self, .tooManyAttempts, ["5 replies to \"Where it happened\" were not accepted", "nothing was written"]) {
             _ = try questionnaire.run(on: terminal)
         }
         #expect(terminal.linesRead == 6)
@@ -231,7 +231,7 @@ private let goodReplies = ["1,3", "1", "2", "2019", "2", "1"]
     @Test func retryLimitIsConfigurable() throws {
         let strict = try Questionnaire(schema: .builtIn, arrivalMonth: testMonth, currentYear: testYear, maxAttempts: 2)
         let terminal = QuestionnaireScript(["0", "0", "1"])
-        expectFailure(CoreError.self, .tooManyAttempts, ["2 replies to the question \"kind\""]) { _ = try strict.run(on: terminal) }
+        expectFailure(CoreError.self, .tooManyAttempts, ["2 replies to \"What happened (one or more)\""]) { _ = try strict.run(on: terminal) }
         #expect(terminal.linesRead == 2)
         // One bad reply is still allowed.
         let ok = QuestionnaireScript(["0"] + goodReplies + ["1"])
@@ -241,8 +241,8 @@ private let goodReplies = ["1,3", "1", "2", "2019", "2", "1"]
     @Test(arguments: 0 ... 5)
     func endOfInputDuringTheQuestions(answered: Int) {
         let terminal = QuestionnaireScript(Array(goodReplies.prefix(answered)))
-        let field = Schema.builtIn.fields[answered].id
-        expectFailure(CoreError.self, .inputEnded, ["the input ended before the question \"\(field)\" was answered", "nothing was written"]) {
+        let label = Schema.builtIn.fields[answered].label
+        expectFailure(CoreError.self, .inputEnded, ["the questions stopped before \"\(label)\" was answered", "nothing was written"]) {
             _ = try questionnaire.run(on: terminal)
         }
         #expect(terminal.storyReads == 0)
@@ -251,7 +251,7 @@ private let goodReplies = ["1,3", "1", "2", "2019", "2", "1"]
 
     @Test func endOfInputAfterABadReply() {
         let terminal = QuestionnaireScript(["1", "42"])
-        expectFailure(CoreError.self, .inputEnded, ["input ended before the question \"setting\""]) { _ = try questionnaire.run(on: terminal) }
+        expectFailure(CoreError.self, .inputEnded, ["stopped before \"Where it happened\""]) { _ = try questionnaire.run(on: terminal) }
     }
 
     @Test func otherRepliesAtTheChoicesAreAskedAgainWithoutTheWholeMenu() throws {
