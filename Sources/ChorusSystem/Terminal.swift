@@ -85,12 +85,18 @@ package enum Terminal {
     package static func rememberSavedMode(fd: Int32, _ attributes: termios) {
         savedAttributes = attributes
         savedFD = fd
+        var unblock = sigset_t()
+        sigemptyset(&unblock)
         for sig in [SIGINT, SIGQUIT, SIGTERM, SIGHUP] {
             signal(sig) { sig in
                 if Terminal.savedFD >= 0 { tcsetattr(Terminal.savedFD, TCSADRAIN, &Terminal.savedAttributes) }
                 _exit(128 + sig)
             }
+            sigaddset(&unblock, sig)
         }
+        // A parent may have started chorus with these signals blocked (the mask is inherited): a
+        // blocked Ctrl-C would never reach the handler, and the terminal would keep this mode.
+        pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
     }
 
     /// The mode was given back: signals act as they did.

@@ -65,9 +65,17 @@ final class TerminalSession: @unchecked Sendable {
         try? input.fileHandleForWriting.write(contentsOf: Data(text.utf8))
     }
 
-    /// Closes the input and waits for the command to end; its exit status.
-    func finish() -> Int32 {
+    /// Closes the input and waits for the command to end (a minute at most: then it is killed, and
+    /// that is an issue); its exit status.
+    func finish(sourceLocation: SourceLocation = #_sourceLocation) -> Int32 {
         try? input.fileHandleForWriting.close()
+        let deadline = Date().addingTimeInterval(60)
+        while process.isRunning && Date() < deadline { usleep(20_000) }
+        if process.isRunning {
+            Issue.record("the command did not end; it showed:\n\(screen.suffix(2000))", sourceLocation: sourceLocation)
+            kill(-process.processIdentifier, SIGKILL)
+            process.terminate()
+        }
         process.waitUntilExit()
         reader.wait()
         return process.terminationStatus
@@ -295,6 +303,26 @@ final class TerminalSession: @unchecked Sendable {
         #expect(t.finish() == 0)
         #expect(!t.screen.contains("How would you like to write your story?"))
         #expect(access(cli.path("editor.log"), F_OK) != 0)
+    }
+
+    /// Ctrl-C while the reader edits the line itself gives the terminal its own mode back (line
+    /// editing and echo) before chorus ends, and nothing is written.
+    @Test func ctrlCGivesTheTerminalBackItsModeAndWritesNothing() throws {
+        guard Self.haveScript else { return }
+        let cli = try CLI.withStore()
+        // The shell ignores Ctrl-C (and so would chorus, but it sets its own handler), then shows the mode.
+        let t = try TerminalSession(cli, "trap '' INT; \(CLI.binary) submit --store store; echo \"status=$?\"; stty -a")
+        Self.answerTheQuestions(t)
+        t.expect("Ctrl-D")
+        t.type("half a story")
+        t.expect("half a story")
+        t.type("\u{03}")
+        t.expect("status=130")
+        t.expect("speed")
+        _ = t.finish()
+        let mode = t.screen.components(separatedBy: "status=130").last ?? ""
+        #expect(mode.contains(" icanon") && mode.contains(" echo ") && !mode.contains("-icanon") && !mode.contains("-echo "), "\(mode)")
+        #expect(cli.allFiles(under: cli.path("store/inbox")).isEmpty)
     }
 
     // MARK: Retries where a person can mistype
