@@ -50,7 +50,7 @@ public struct Submission: ~Copyable {
 /// story, or discard (asked once more). Nothing typed is lost by a mistake: a reply that is not
 /// accepted is asked again, a story that cannot be sent is kept for editing. Every reply is checked
 /// by `Schema.partialAnswers` and the whole by `Schema.answers` (the same code that checks
-/// `--answer`), and the story by `Story`. The wording is in `QuestionnaireText`.
+/// `--answer`), and the story by `Story`. The wording is in `SubmitterText`.
 public struct Questionnaire: Sendable {
     public let schema: Schema
     public let arrivalMonth: String
@@ -63,7 +63,7 @@ public struct Questionnaire: Sendable {
     public let recipients: [RecipientKey]
 
     /// The error thrown when the submitter discards everything.
-    public static let cancelled = CoreError(.cancelled, QuestionnaireText.discarded)
+    public static let cancelled = CoreError(.cancelled, SubmitterText.discarded)
 
     /// Throws `.dataError` if `schema` is not valid (its labels are shown on the terminal).
     public init(schema: Schema, arrivalMonth: String, currentYear: Int,
@@ -93,10 +93,10 @@ public struct Questionnaire: Sendable {
         var chosen = try schema.partialAnswers(from: given, currentYear: currentYear)
         let toAsk = schema.fields.filter { chosen[$0.id] == nil }
 
-        terminal.write(QuestionnaireText.introduction(questions: toAsk.count))
+        terminal.write(SubmitterText.introduction(questions: toAsk.count))
         for (n, field) in toAsk.enumerated() {
             guard let values = try ask(field, number: n + 1, of: toAsk.count, on: terminal, giveUp: true) else {
-                throw CoreError(.inputEnded, QuestionnaireText.inputEnded(beforeQuestion: field.label))
+                throw CoreError(.inputEnded, SubmitterText.inputEnded(beforeQuestion: field.label))
             }
             chosen[field.id] = values.isEmpty ? nil : values
         }
@@ -106,9 +106,9 @@ public struct Questionnaire: Sendable {
         while true {
             let answers = try schema.answers(from: Self.items(chosen), arrivalMonth: arrivalMonth, currentYear: currentYear)
             let state = check(story, length: length)
-            if case let .problem(why) = state { terminal.write(QuestionnaireText.storyProblem(why)) }
+            if case let .problem(why) = state { terminal.write(SubmitterText.storyProblem(why)) }
             terminal.write(summary(answers, story: story, state: state))
-            terminal.write(QuestionnaireText.menu(editor: terminal.editorName))
+            terminal.write(SubmitterText.menu(editor: terminal.editorName))
             switch try menuChoice(on: terminal, state: state) {
             case .submit:
                 guard case let .ready(info) = state else { continue }
@@ -122,11 +122,11 @@ public struct Questionnaire: Sendable {
             case .story:
                 length = try writeStory(&story, length: length, on: terminal, editor: terminal.editorName != nil)
             case .discard:
-                terminal.write(QuestionnaireText.confirmDiscard)
-                guard let reply = terminal.readLine() else { throw CoreError(.inputEnded, QuestionnaireText.inputEndedAtTheEnd) }
+                terminal.write(SubmitterText.confirmDiscard)
+                guard let reply = terminal.readLine() else { throw CoreError(.inputEnded, SubmitterText.inputEndedAtTheEnd) }
                 let word = Schema.normalise(reply.unicodeScalars[...])
                 if word == "y" || word == "yes" { throw Self.cancelled }
-                terminal.write(QuestionnaireText.notDiscarded)
+                terminal.write(SubmitterText.notDiscarded)
             }
         }
     }
@@ -154,20 +154,20 @@ public struct Questionnaire: Sendable {
             case let .rejected(why):
                 rejected += 1
                 if giveUp && rejected >= maxAttempts {
-                    throw CoreError(.tooManyAttempts, QuestionnaireText.tooManyReplies(maxAttempts, question: field.label))
+                    throw CoreError(.tooManyAttempts, SubmitterText.tooManyReplies(maxAttempts, question: field.label))
                 }
-                terminal.write(QuestionnaireText.notAccepted(why))
+                terminal.write(SubmitterText.notAccepted(why))
             }
         }
     }
 
     func question(_ field: Schema.Field, number: Int, of total: Int) -> String {
-        var s = QuestionnaireText.heading(field.label, number: number, of: total)
-        if field.id == "consent" { s += QuestionnaireText.consentPreamble }
+        var s = SubmitterText.heading(field.label, number: number, of: total)
+        if field.id == "consent" { s += SubmitterText.consentPreamble }
         for (k, v) in (field.values ?? []).enumerated() {
-            s += QuestionnaireText.choice(k + 1, v, explanation: QuestionnaireText.explanation(field: field.id, value: v))
+            s += SubmitterText.choice(k + 1, v, explanation: SubmitterText.explanation(field: field.id, value: v))
         }
-        return s + QuestionnaireText.instruction(kind: field.kind, required: field.required,
+        return s + SubmitterText.instruction(kind: field.kind, required: field.required,
                                                  firstYear: field.min ?? Schema.earliestYear, currentYear: currentYear)
     }
 
@@ -177,13 +177,13 @@ public struct Questionnaire: Sendable {
     func firstStory(_ story: inout SecretBytes, on terminal: some QuestionnaireTerminal) throws(CoreError) -> Int {
         var useEditor = false
         if let editor = terminal.editorName {
-            terminal.write(QuestionnaireText.howToWrite(editor: editor))
+            terminal.write(SubmitterText.howToWrite(editor: editor))
             while true {
-                guard let line = terminal.readLine() else { throw CoreError(.inputEnded, QuestionnaireText.inputEndedAtTheEnd) }
+                guard let line = terminal.readLine() else { throw CoreError(.inputEnded, SubmitterText.inputEndedAtTheEnd) }
                 let word = Schema.normalise(line.unicodeScalars[...])
                 if word == "1" { break }
                 if word == "2" { useEditor = true; break }
-                terminal.write(QuestionnaireText.enterOneOrTwo)
+                terminal.write(SubmitterText.enterOneOrTwo)
             }
         }
         return try writeStory(&story, length: 0, on: terminal, editor: useEditor)
@@ -192,19 +192,19 @@ public struct Questionnaire: Sendable {
     /// Writes the story again: in the editor (starting from what there is), or typed anew.
     func writeStory(_ story: inout SecretBytes, length: Int, on terminal: some QuestionnaireTerminal, editor: Bool) throws(CoreError) -> Int {
         if editor, let name = terminal.editorName {
-            terminal.write(QuestionnaireText.openingEditor(name))
+            terminal.write(SubmitterText.openingEditor(name))
             do {
                 return try terminal.editStory(&story, length: min(length, story.count))
             } catch where error.kind != .bug {
-                terminal.write(QuestionnaireText.editorFailed(error.message))
+                terminal.write(SubmitterText.editorFailed(error.message))
                 return length
             }
         }
         story.withUnsafeMutableBytes { b in for k in b.indices { b[k] = 0 } }
-        terminal.write(QuestionnaireText.storyPrompt(maxBytes: maxStoryBytes))
+        terminal.write(SubmitterText.storyPrompt(maxBytes: maxStoryBytes))
         let n = try terminal.readStory(into: &story)
         let characters = story.withUnsafeBytes { b in b.prefix(min(n, b.count)).reduce(0) { $0 + ($1 & 0xC0 == 0x80 ? 0 : 1) } }
-        terminal.write(QuestionnaireText.storyEnded(characters: characters))
+        terminal.write(SubmitterText.storyEnded(characters: characters))
         return n
     }
 
@@ -215,7 +215,7 @@ public struct Questionnaire: Sendable {
 
     /// The story checked as soon as it ends, before anything else is asked.
     func check(_ story: borrowing SecretBytes, length: Int) -> StoryState {
-        if length > story.count { return .problem(QuestionnaireText.tooLongToKeep(bytes: story.count, maxBytes: maxStoryBytes)) }
+        if length > story.count { return .problem(SubmitterText.tooLongToKeep(bytes: story.count, maxBytes: maxStoryBytes)) }
         let result: Result<Story.Info, CoreError> = story.withUnsafeBytes { b in
             Result { () throws(CoreError) -> Story.Info in try Story.validate(UnsafeRawBufferPointer(rebasing: b[0 ..< length]), maxBytes: maxStoryBytes) }
         }
@@ -228,21 +228,21 @@ public struct Questionnaire: Sendable {
     // MARK: Checking before sealing
 
     func summary(_ answers: AnswersText, story: borrowing SecretBytes, state: StoryState) -> String {
-        var s = QuestionnaireText.checkHeading
+        var s = SubmitterText.checkHeading
         for (k, field) in schema.fields.enumerated() {
-            s += QuestionnaireText.answerLine(k + 1, field.label, answers.fields[field.id])
+            s += SubmitterText.answerLine(k + 1, field.label, answers.fields[field.id])
         }
         switch state {
         case let .ready(info):
             let (first, last) = Self.firstAndLastLines(story, length: info.byteCount)
-            s += QuestionnaireText.storySummary(characters: info.characterCount, bytes: info.byteCount, maxBytes: maxStoryBytes,
+            s += SubmitterText.storySummary(characters: info.characterCount, bytes: info.byteCount, maxBytes: maxStoryBytes,
                                                 first: first, last: last)
         case let .problem(why):
-            s += QuestionnaireText.storyNotReady(why)
+            s += SubmitterText.storyNotReady(why)
         }
         if !recipients.isEmpty {
-            s += QuestionnaireText.recipientsHeading(recipients.count)
-            for key in recipients { s += QuestionnaireText.recipient(key) }
+            s += SubmitterText.recipientsHeading(recipients.count)
+            for key in recipients { s += SubmitterText.recipient(key) }
         }
         return s
     }
@@ -269,15 +269,15 @@ public struct Questionnaire: Sendable {
 
     func menuChoice(on terminal: some QuestionnaireTerminal, state: StoryState) throws(CoreError) -> MenuChoice {
         while true {
-            guard let line = terminal.readLine() else { throw CoreError(.inputEnded, QuestionnaireText.inputEndedAtTheEnd) }
+            guard let line = terminal.readLine() else { throw CoreError(.inputEnded, SubmitterText.inputEndedAtTheEnd) }
             switch Schema.normalise(line.unicodeScalars[...]) {
             case "1", "submit":
-                if case let .problem(why) = state { terminal.write(QuestionnaireText.cannotSubmitYet(why)); continue }
+                if case let .problem(why) = state { terminal.write(SubmitterText.cannotSubmitYet(why)); continue }
                 return .submit
             case "2", "change": return .change
             case "3", "edit": return .story
             case "4", "discard": return .discard
-            default: terminal.write(QuestionnaireText.enterOneToFour)
+            default: terminal.write(SubmitterText.enterOneToFour)
             }
         }
     }
@@ -285,13 +285,13 @@ public struct Questionnaire: Sendable {
     /// The index of the field to change, or nil to go back.
     func whichAnswer(on terminal: some QuestionnaireTerminal) throws(CoreError) -> Int? {
         let count = schema.fields.count
-        terminal.write(QuestionnaireText.whichAnswer(count: count))
+        terminal.write(SubmitterText.whichAnswer(count: count))
         while true {
-            guard let line = terminal.readLine() else { throw CoreError(.inputEnded, QuestionnaireText.inputEndedAtTheEnd) }
+            guard let line = terminal.readLine() else { throw CoreError(.inputEnded, SubmitterText.inputEndedAtTheEnd) }
             let word = Schema.normalise(line.unicodeScalars[...])
             if word.isEmpty { return nil }
             if let k = Int(word), (1 ... count).contains(k) { return k - 1 }
-            terminal.write(QuestionnaireText.enterAnswerNumber(count: count))
+            terminal.write(SubmitterText.enterAnswerNumber(count: count))
         }
     }
 
@@ -314,7 +314,7 @@ public struct Questionnaire: Sendable {
         while scalars.first == " " { scalars.removeFirst() }
         while scalars.last == " " { scalars.removeLast() }
         if scalars.isEmpty {
-            return field.required ? .rejected(QuestionnaireText.needsAnAnswer) : .skip
+            return field.required ? .rejected(SubmitterText.needsAnAnswer) : .skip
         }
         let item: String
         switch field.kind {
@@ -322,10 +322,10 @@ public struct Questionnaire: Sendable {
             let first = field.min ?? Schema.earliestYear
             let digits = scalars.allSatisfy { ("0" ... "9").contains($0) }
             guard digits, scalars.count <= 9, let year = Int(String(scalars)) else {
-                return .rejected(QuestionnaireText.notAYear(displaySafe(String(scalars)), first: first, last: currentYear))
+                return .rejected(SubmitterText.notAYear(displaySafe(String(scalars)), first: first, last: currentYear))
             }
             guard (first ... max(first, currentYear)).contains(year), year <= currentYear else {
-                return .rejected(QuestionnaireText.yearOutOfRange(year, first: first, last: currentYear))
+                return .rejected(SubmitterText.yearOutOfRange(year, first: first, last: currentYear))
             }
             item = field.id + "=" + String(year)
         case .single, .multiple:
@@ -337,25 +337,25 @@ public struct Questionnaire: Sendable {
                 chosen = [whole]
             } else {
                 let tokens = scalars.split(whereSeparator: { $0 == "," || $0 == " " })
-                if tokens.isEmpty { return .rejected("no choice was given; " + QuestionnaireText.choiceRange(count: values.count, single: single)) }
+                if tokens.isEmpty { return .rejected("no choice was given; " + SubmitterText.choiceRange(count: values.count, single: single)) }
                 for token in tokens {
                     if token.allSatisfy({ ("0" ... "9").contains($0) }) {
                         guard let k = Int(String(token)), (1 ... values.count).contains(k) else {
-                            return .rejected(QuestionnaireText.noSuchChoice(displaySafe(String(token)), count: values.count, single: single))
+                            return .rejected(SubmitterText.noSuchChoice(displaySafe(String(token)), count: values.count, single: single))
                         }
                         chosen.append(values[k - 1])
                     } else {
                         let value = Schema.normalise(token)
                         guard values.contains(value) else {
-                            return .rejected(QuestionnaireText.notAChoice(displaySafe(value), count: values.count, single: single))
+                            return .rejected(SubmitterText.notAChoice(displaySafe(value), count: values.count, single: single))
                         }
                         chosen.append(value)
                     }
                 }
             }
-            if single && chosen.count > 1 { return .rejected(QuestionnaireText.oneOnly) }
+            if single && chosen.count > 1 { return .rejected(SubmitterText.oneOnly) }
             if let twice = chosen.enumerated().first(where: { chosen[..<$0.offset].contains($0.element) }) {
-                return .rejected(QuestionnaireText.twice(twice.element))
+                return .rejected(SubmitterText.twice(twice.element))
             }
             item = field.id + "=" + chosen.joined(separator: ",")
         }

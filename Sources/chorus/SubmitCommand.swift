@@ -142,8 +142,8 @@ struct SubmitCommand: ChorusCommand {
         // Sealed and stored: only now is the organisation key pinned (a failed submit leaves nothing
         // behind). The receipt is out first: a pin that cannot be written must not cost it.
         do { try recordPin?() } catch { printErr("chorus: warning: the organisation key could not be pinned (\(sentence(for: error))); it will be checked again next time") }
-        printErr("Your story is sealed\(target != nil ? " and stored" : " into \(shownPath(out!))"). The line above is your receipt: it is shown only once.")
-        printErr("Keep it somewhere private. With it, and only with it, you can withdraw your story later (chorus withdraw).")
+        printErr(SubmitterText.sealed(into: target != nil ? nil : shownPath(out!)))
+        printErr(SubmitterText.keepTheReceipt)
     }
 
     /// The signed recipients in the file `path`, or nil when it is not such a file (a .pub or a folder).

@@ -44,11 +44,11 @@ struct WithdrawCommand: ChorusCommand {
         }
         switch try target.withdraw(id: receipt.entryID) {
         case .removedFromInbox:
-            printErr("Your story is withdrawn: it was removed from the store's inbox, and any copy of it is skipped wherever stories are read or counted.")
+            printErr(SubmitterText.withdrawnFromInbox)
         case .tombstonedInBatch:
-            printErr("Your story is withdrawn: it was already in a closed batch for the reviewers; from now on it is skipped wherever stories are read or counted.")
+            printErr(SubmitterText.withdrawnFromBatch)
         case .alreadyWithdrawn:
-            printErr("This story was already withdrawn; there is nothing more to do.")
+            printErr(SubmitterText.alreadyWithdrawn)
         case let .notFound(unreadable):
             printErr("chorus: error: no story with this receipt is in this store's inbox or its batches\(unreadable > 0 ? " (\(unreadable) batch(es) could not be searched)" : "")")
             printErr("chorus: it is marked as withdrawn anyway, so a copy carried elsewhere is skipped once it meets this store's next batch")
@@ -61,8 +61,7 @@ struct WithdrawCommand: ChorusCommand {
     private func askForReceipt() throws -> Receipt {
         let tries = Passphrase.maxTries
         if !hideReceipt {
-            printErr("Type the receipt you were given (7 groups of 4 letters and digits; dashes, spaces and case do not matter).")
-            printErr("It is shown as you type; run with --hide-receipt if someone could see your screen.")
+            printErr(SubmitterText.typeTheReceipt)
         }
         for attempt in 1 ... tries {
             let typed: String
@@ -81,9 +80,9 @@ struct WithdrawCommand: ChorusCommand {
             do {
                 return try Receipt.parse(typed)
             } catch let error as CoreError where error.kind == .invalidReceipt && attempt < tries {
-                if !hideReceipt { printErr("You typed:  \(Self.grouped(typed))") }
+                if !hideReceipt { printErr(SubmitterText.youTyped(Self.grouped(typed))) }
                 let left = tries - attempt
-                printErr("That is not a receipt: \(error.message). Please try again (\(left) \(left == 1 ? "try" : "tries") left).")
+                printErr(SubmitterText.notAReceipt(error.message, triesLeft: left))
             }
         }
         throw CoreError(.bug, "internal error: no receipt after \(tries) tries")

@@ -1,14 +1,14 @@
 import ChorusFormat
 import ChorusSystem
 
-/// Every sentence the interactive questionnaire of `chorus submit` shows, in one place, so that a
-/// survivor advocate can read all of it at once and a translator can translate it without reading
-/// code. The people reading these may be writing the hardest thing they have ever written: short
+/// Every sentence a submitter reads (the interactive questionnaire of `chorus submit`, the receipt,
+/// and `chorus withdraw`), in one place, so that a survivor advocate can read all of it at once and
+/// a translator can translate it without reading code. The people reading these may be writing the hardest thing they have ever written: short
 /// sentences, plain words, no internal terms (no "field", "schema", "envelope", "tombstone"), and
 /// always a way forward. The questions' own labels and values come from the store's questionnaire.
 ///
 /// Everything here is printable ASCII or text that went through `terminalSafe`.
-public enum QuestionnaireText {
+public enum SubmitterText {
     // MARK: Opening
 
     static func introduction(questions: Int) -> String {
@@ -186,6 +186,29 @@ public enum QuestionnaireText {
     static let confirmDiscard = "Discard your answers and your story? Nothing will be saved.\nType yes to discard them, or just press Enter to go back.\n> "
 
     static let notDiscarded = "Nothing was discarded.\n"
+
+    // MARK: The receipt (submit) and withdrawing (withdraw)
+
+    public static func sealed(into place: String?) -> String {
+        "Your story is sealed\(place.map { " into \($0)" } ?? " and stored"). The line above is your receipt: it is shown only once."
+    }
+
+    public static let keepTheReceipt = "Keep it somewhere private. With it, and only with it, you can withdraw your story later (chorus withdraw)."
+
+    public static let typeTheReceipt = """
+        Type the receipt you were given (7 groups of 4 letters and digits; dashes, spaces and case do not matter).
+        It is shown as you type; run with --hide-receipt if someone could see your screen.
+        """
+
+    public static func youTyped(_ grouped: String) -> String { "You typed:  \(grouped)" }
+
+    public static func notAReceipt(_ why: String, triesLeft left: Int) -> String {
+        "That is not a receipt: \(why). Please try again (\(left) \(left == 1 ? "try" : "tries") left)."
+    }
+
+    public static let withdrawnFromInbox = "Your story is withdrawn: it was removed from the store's inbox, and any copy of it is skipped wherever stories are read or counted."
+    public static let withdrawnFromBatch = "Your story is withdrawn: it was already in a closed batch for the reviewers; from now on it is skipped wherever stories are read or counted."
+    public static let alreadyWithdrawn = "This story was already withdrawn; there is nothing more to do."
 
     // MARK: Endings (error sentences: lowercase, one sentence)
 
