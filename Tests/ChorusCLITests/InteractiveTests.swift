@@ -289,6 +289,43 @@ final class TerminalSession: @unchecked Sendable {
         #expect(try FileManager.default.contentsOfDirectory(atPath: runtime).isEmpty)
     }
 
+    /// The editors Chorus knows are run with the options that keep them from writing backup, swap,
+    /// undo or history files: a stand-in of the same name records the arguments it was given.
+    @Test(arguments: [
+        ("nano", "--restricted"),
+        ("vim", "-n -i NONE -c set nobackup nowritebackup noundofile"),
+        ("nvim", "-n -i NONE -c set nobackup nowritebackup noundofile"),
+        ("emacs", "-nw -Q --eval (setq make-backup-files nil auto-save-default nil create-lockfiles nil)"),
+    ])
+    func aKnownEditorGetsTheOptionsThatKeepItFromLeavingCopies(_ name: String, _ options: String) throws {
+        guard Self.haveScript else { return }
+        let cli = try CLI.withStore()
+        let runtime = "/dev/shm/chorus-test-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: runtime, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
+        defer { try? FileManager.default.removeItem(atPath: runtime) }
+        try FileManager.default.createDirectory(atPath: cli.path("bin"), withIntermediateDirectories: false)
+        try cli.write("bin/\(name)", """
+            #!/bin/sh
+            for f; do file="$f"; done
+            printf '%s\\n' "$*" > "\(cli.path("args.log"))"
+            printf 'written in %s\n' "$(basename "$0")" > "$file"
+            """)
+        chmod(cli.path("bin/\(name)"), 0o755)
+        let path = cli.path("bin") + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
+        let t = try TerminalSession(cli, "\(CLI.binary) submit --store store", env: ["VISUAL": name, "PATH": path, "XDG_RUNTIME_DIR": runtime])
+        Self.answerTheQuestions(t)
+        t.expect("2) Write it in your text editor (\(name))")
+        t.type("2\n")
+        t.expect("it begins: \"written in \(name)\"")
+        t.expect("What would you like to do?")
+        t.type("1\n")
+        #expect(t.finish() == 0, "\(t.screen.suffix(2000))")
+        let args = String(decoding: try cli.read("args.log"), as: UTF8.self)
+        #expect(args.hasPrefix(options + " \(runtime)/chorus-"), "\(args)")
+        #expect(args.hasSuffix("/story.txt\n"), "\(args)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: runtime).isEmpty)
+    }
+
     @Test func anEditorNotKnownToBeSafeIsNotOffered() throws {
         guard Self.haveScript else { return }
         let cli = try CLI.withStore()
