@@ -121,7 +121,11 @@ struct SubmitCommand: ChorusCommand {
             case let .refused(why): warn(why)
             case .none: break
             }
-            let terminal = StandardQuestionnaireTerminal(input: 0, output: 2, editor: editor)
+            // The questionnaire talks to the person at the terminal: on stderr when it is that
+            // terminal, else on /dev/tty, so that the story's echo and its first and last lines never
+            // land in a file stderr was sent to.
+            let tty = Terminal.stderrIsTerminal ? nil : Terminal.openTTY()
+            let terminal = StandardQuestionnaireTerminal(input: 0, output: tty?.raw ?? 2, editor: editor)
             defer { terminal.finish() }
             submission = try session.run(on: terminal, given: self.answers)
         }

@@ -140,6 +140,24 @@ final class TerminalSession: @unchecked Sendable {
         #expect(answers["year"] == nil)
     }
 
+    /// With stderr sent to a file, the questions, the story's echo and its first and last lines are
+    /// on the terminal, never in that file: only the sentences after sealing are.
+    @Test func withStderrInAFileTheStoryStaysOnTheTerminal() throws {
+        guard Self.haveScript else { return }
+        let cli = try CLI.withStore()
+        let t = try TerminalSession(cli, "\(CLI.binary) submit --store store 2>err.log")
+        Self.answerTheQuestions(t)
+        t.expect("Ctrl-D")
+        t.type("words that must stay off the disk\n\u{04}")
+        t.expect("it begins: \"words that must stay off the disk\"")
+        t.expect("What would you like to do?")
+        t.type("1\n")
+        #expect(t.finish() == 0, "\(t.screen.suffix(2000))")
+        let log = String(decoding: try cli.read("err.log"), as: UTF8.self)
+        #expect(!log.contains("must stay off") && !log.contains("(1 of 6)"), "\(log)")
+        #expect(log.contains("The line above is your receipt"), "\(log)")
+    }
+
     /// A terminal in its usual mode keeps 4095 bytes of a line and drops the rest without a word:
     /// a pasted paragraph must be sealed whole.
     @Test func aPastedLineOf20000CharactersIsSealedByteForByte() throws {
