@@ -221,10 +221,11 @@ package enum Posix {
 
     // MARK: Other programs and private folders
 
-    /// Runs `argv` (its first element looked up in `PATH`) on this process's terminal and standard
-    /// files, and waits for it: its exit status, or 128 + the signal that ended it. While it runs this
-    /// process ignores Ctrl-C and Ctrl-\ (as `system(3)` does); the program gets them as usual.
-    package static func runAndWait(_ argv: [String]) -> Result<Int32, Errno> {
+    /// Runs `argv` (its first element looked up in `PATH`) and waits for it: its exit status, or 128
+    /// + the signal that ended it. Its standard input, output and error are `terminal` when given,
+    /// else this process's. While it runs this process ignores Ctrl-C and Ctrl-\ (as `system(3)`
+    /// does); the program gets them as usual.
+    package static func runAndWait(_ argv: [String], terminal: Int32? = nil) -> Result<Int32, Errno> {
         var cArgs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
         defer { for p in cArgs { free(p) } }
         var attributes = posix_spawnattr_t()
@@ -239,8 +240,14 @@ package enum Posix {
         let oldInt = signal(SIGINT, SIG_IGN)
         let oldQuit = signal(SIGQUIT, SIG_IGN)
         defer { signal(SIGINT, oldInt); signal(SIGQUIT, oldQuit) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        if let terminal {
+            for fd: Int32 in [0, 1, 2] { posix_spawn_file_actions_adddup2(&actions, terminal, fd) }
+        }
         var pid: pid_t = 0
-        let spawned = posix_spawnp(&pid, cArgs[0]!, nil, &attributes, &cArgs, environ)
+        let spawned = posix_spawnp(&pid, cArgs[0]!, &actions, &attributes, &cArgs, environ)
         guard spawned == 0 else { return .failure(Errno(spawned)) }
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 {

@@ -119,7 +119,9 @@ package struct StoryEditor: Sendable {
         case let .failure(e):
             throw SystemError.call("create", Posix.shown(path), e)
         }
-        switch Posix.runAndWait(command + [path]) {
+        // On the terminal itself: stdout may be a file meant for the receipt, stderr a log.
+        let tty = Terminal.openTTY()
+        switch Posix.runAndWait(command + [path], terminal: tty?.raw) {
         case let .failure(e):
             throw SystemError(.notFound, "cannot start \(displaySafe(name)): \(SystemError.reason(e.code))", errno: e.code)
         case let .success(status) where status != 0:

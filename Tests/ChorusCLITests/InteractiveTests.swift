@@ -267,6 +267,7 @@ final class TerminalSession: @unchecked Sendable {
             #!/bin/sh
             for f; do file="$f"; done
             stat -c '%a %n' "$(dirname "$file")" "$file" >> "\(cli.path("editor.log"))"
+            [ -t 0 ] && [ -t 1 ] && [ -t 2 ] && echo "on a terminal" >> "\(cli.path("editor.tty"))"
             printf 'written in the editor, line %s\n' "$(($(wc -l < "$file") + 1))" >> "$file"
             cp "$file" "$file~"
             """)
@@ -282,7 +283,8 @@ final class TerminalSession: @unchecked Sendable {
         try FileManager.default.createDirectory(atPath: runtime, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
         defer { try? FileManager.default.removeItem(atPath: runtime) }
         let editor = try Self.fakeEditor(cli)
-        let t = try TerminalSession(cli, "\(CLI.binary) submit --store store",
+        // stdout to a file (the receipt) and stderr to another: the editor still runs on the terminal.
+        let t = try TerminalSession(cli, "\(CLI.binary) submit --store store >receipt.txt 2>err.log",
                                     env: ["VISUAL": editor, "XDG_RUNTIME_DIR": runtime, "CHORUS_EDITOR_IS_SAFE": "1"])
         Self.answerTheQuestions(t)
         t.expect("How would you like to write your story?")
@@ -303,6 +305,8 @@ final class TerminalSession: @unchecked Sendable {
         for (k, line) in log.enumerated() {
             #expect(line.hasPrefix(k % 2 == 0 ? "700 \(runtime)/chorus-" : "600 \(runtime)/chorus-"), "\(line)")
         }
+        #expect(String(decoding: try cli.read("editor.tty"), as: UTF8.self) == "on a terminal\non a terminal\n")
+        #expect(String(decoding: try cli.read("receipt.txt"), as: UTF8.self).count == 35, "only the receipt in stdout")
         // Nothing is left: not the story, not the editor's backup, not the folder.
         #expect(try FileManager.default.contentsOfDirectory(atPath: runtime).isEmpty)
     }
