@@ -43,7 +43,7 @@ struct Chorus: ParsableCommand {
             }
             if let name = arguments.first, let screen = SecretArguments.commands[name] {
                 let screened = screen.screen(Array(arguments.dropFirst()))
-                let known = [name] + screened.arguments.filter { $0 != "secret" }
+                let known = [name] + screened.known
                 if let unknown = screened.unknown {
                     // argument-parser's own message (with its suggestion) for the mistyped option; and
                     // if a secret was given too, the reason it is refused.

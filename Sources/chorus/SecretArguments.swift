@@ -30,6 +30,8 @@ struct SecretArguments {
         var secret = false
         /// The arguments with every secret replaced by a placeholder.
         var arguments: [String] = []
+        /// The known options and their values only.
+        var known: [String] = []
     }
 
     static func optionLike(_ s: String) -> Bool {
@@ -43,18 +45,26 @@ struct SecretArguments {
 
     func screen(_ args: [String]) -> Screened {
         var out = Screened()
+        var placed = false
         var i = 0
         while i < args.count {
             let a = args[i]
             let name = a.hasPrefix("--") ? String(a.prefix { $0 != "=" }) : a
             if a == "--" {
-                if i + 1 < args.count { out.secret = true; out.arguments.append("secret") }
+                if i + 1 < args.count && !placed { out.arguments.append(Self.placeholder) }
+                out.secret = out.secret || i + 1 < args.count
                 break
             } else if valueOptions.contains(name) {
                 out.arguments.append(a)
-                if name == a, i + 1 < args.count { out.arguments.append(args[i + 1]); i += 1 }
+                out.known.append(a)
+                if name == a, i + 1 < args.count {
+                    out.arguments.append(args[i + 1])
+                    out.known.append(args[i + 1])
+                    i += 1
+                }
             } else if flags.contains(a) {
                 out.arguments.append(a)
+                out.known.append(a)
             } else if Self.optionLike(a) {
                 if out.unknown == nil { out.unknown = a }
                 if name == a, i + 1 < args.count, !args[i + 1].hasPrefix("-") {
@@ -62,13 +72,17 @@ struct SecretArguments {
                     i += 1
                 }
             } else {
+                if !placed { out.arguments.append(Self.placeholder) }
+                placed = true
                 out.secret = true
-                if !out.arguments.contains("secret") { out.arguments.append("secret") }
             }
             i += 1
         }
         return out
     }
+
+    /// What a secret is replaced by: one positional word, which the command's `validate()` refuses.
+    static let placeholder = "secret"
 
     /// Set while the arguments are parsed only to get argument-parser's message for an unknown option:
     /// the guarded commands' `validate()` then says nothing (it would speak first).

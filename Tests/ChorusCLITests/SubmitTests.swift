@@ -95,6 +95,9 @@ import Testing
         let options = Set(help.split(separator: " ").filter { $0.hasPrefix("--") && !$0.contains("=") }
             .map { String($0.prefix { $0 == "-" || $0.isLetter }) }).subtracting(["--help", "--version"])
         #expect(options.count >= 7, "\(options)")
+        // A value that happens to be the screen's placeholder word is a value like any other.
+        let placeholder = try cli.run(["submit", "--store", "secret", "--bogus"], stdin: "")
+        #expect(placeholder.stderr.hasPrefix("chorus: error: Unknown option '--bogus'"), "\(placeholder)")
         for option in options {
             let r = try cli.run(["submit", option, "a value with spaces", "--bogus"], stdin: "")
             #expect(r.status == 64)
