@@ -79,7 +79,7 @@ public enum SubmitterText {
         guard field == "consent" else { return nil }
         switch value {
         case "counts-only": return "The reviewers read your story, but never quote it. Your answers are only counted with many others."
-        case "quote-anonymously": return "The reviewers may quote words of your story, never anything that could identify you."
+        case "quote-anonymously": return "The reviewers may quote words of your story in what they publish, leaving out anything that could identify you."
         case "prefer-not-to-say": return "Treated like counts-only: your story is read, never quoted."
         default: return nil
         }
