@@ -181,6 +181,14 @@ struct KeyPromiseTests {
         let shown = try cli.run(["review", "--key", "alice", "--passphrase-file", "../pass", "../store"], in: "elsewhere")
         #expect(shown.status == 0, "\(shown)")
         #expect(shown.stdout.contains("told from another folder"))
+        // --org-key takes a name too.
+        let boss = try cli.run(["keygen", "--name", "boss", "--role", "organisation", "--passphrase-file", "pass", "--kdf-cost", "test-only",
+                                "--public-out", "boss.pub"])
+        #expect(boss.status == 0, "\(boss)")
+        #expect(try cli.run(["init", "--store", "other"]).status == 0)
+        let signed = try cli.run(["recipients", "add", "--store", "../other", "--org-key", "boss", "--passphrase-file", "../pass", "../Keys/alice.pub"],
+                                 in: "elsewhere")
+        #expect(signed.status == 0 && signed.stderr.contains("signed the recipients of ../other"), "\(signed)")
         let missing = try cli.run(["review", "--key", "nobody", "--passphrase-file", "../pass", "../store"], in: "elsewhere")
         #expect(missing.status == 66, "\(missing)")
         #expect(missing.stderr.contains("chorus: error: no secret key nobody: no such file here, nor \(cli.path("config/chorus/keys/nobody.key"))"), "\(missing)")
