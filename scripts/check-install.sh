@@ -2,7 +2,7 @@
 # What `make install` does, checked (run by `make test`): scripts/install.sh on the debug binary into
 # a temporary DESTDIR puts every file in its place with its mode; `man -l` renders the page without a
 # warning and it says what the command definitions say; bash sources the completions without an
-# error, and they complete subcommands and `--format` values.
+# error, and they complete subcommands and the values of `--format` and `--role`.
 # Usage: scripts/check-install.sh [SWIFT]   (builds chorus and generate-manual in .build first)
 set -eu
 swift=${1:-swift}
@@ -32,10 +32,12 @@ done
 out=$(bash -c '
     source "$1" || exit 3
     COMP_WORDS=(chorus review --format ""); COMP_CWORD=3; _chorus chorus "" --format; echo "formats: ${COMPREPLY[*]}"
+    COMPREPLY=(); COMP_WORDS=(chorus keygen --role ""); COMP_CWORD=3; _chorus chorus "" --role; echo "roles: ${COMPREPLY[*]}"
     COMPREPLY=(); COMP_WORDS=(chorus wi); COMP_CWORD=1; _chorus chorus wi chorus; echo "subcommands: ${COMPREPLY[*]}"
 ' bash "$p/share/bash-completion/completions/chorus" 2>"$dest/bash.err") || fail "bash could not source the completions: $(cat "$dest/bash.err")"
 [ ! -s "$dest/bash.err" ] || fail "bash printed errors: $(cat "$dest/bash.err")"
 printf '%s\n' "$out" | grep -qx "formats: text jsonl" || fail "--format does not complete to text and jsonl: $out"
+printf '%s\n' "$out" | grep -qx "roles: reviewer analyst organisation" || fail "--role does not complete to its roles: $out"
 printf '%s\n' "$out" | grep -qx "subcommands: withdraw" || fail "subcommands do not complete: $out"
 [ "$("$p/bin/chorus" --version)" = "1.0.0" ] || fail "the installed binary does not run"
 echo "install: man page, completions and binary in place (man -l renders the page, bash sources the completions)"
