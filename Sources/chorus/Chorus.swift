@@ -31,15 +31,22 @@ struct Chorus: ParsableCommand {
     static func main() {
         do {
             var arguments = Array(CommandLine.arguments.dropFirst())
-            // `chorus` alone, or help on a topic that does not exist, is a usage error (64), not help.
-            if arguments.isEmpty {
-                Terminal.write(2, terminalSafe(helpMessage()) + "\n")
-                terminate(ExitStatus.usage.rawValue)
-            }
-            if arguments.first == "help", arguments.count > 1, !configuration.subcommands.contains(where: { $0.configuration.commandName == arguments[1] }) {
-                let names = configuration.subcommands.compactMap { $0.configuration.commandName }.joined(separator: ", ")
-                printErr("chorus: error: there is no help topic \(displaySafe(arguments[1], limit: 40)); the subcommands are \(names)")
-                terminate(ExitStatus.usage.rawValue)
+            // `chorus` or a group (`chorus recipients`) alone, or help on a topic that does not exist, is
+            // a usage error (64) with the help on stderr, not help on stdout with 0.
+            if arguments.first == "help" {
+                let topic = Array(arguments.dropFirst())
+                let (group, named) = command(named: topic)
+                if named < topic.count {
+                    let names = group.configuration.subcommands.compactMap { $0.configuration.commandName }.joined(separator: ", ")
+                    printErr("chorus: error: there is no help topic \(displaySafe(topic.joined(separator: " "), limit: 60)); the subcommands\(group == Chorus.self ? "" : " of \(topic.prefix(named).joined(separator: " "))") are \(names)")
+                    terminate(ExitStatus.usage.rawValue)
+                }
+            } else {
+                let (named, count) = command(named: arguments)
+                if count == arguments.count && !named.configuration.subcommands.isEmpty {
+                    Terminal.write(2, terminalSafe(helpMessage(for: named)) + "\n")
+                    terminate(ExitStatus.usage.rawValue)
+                }
             }
             if let name = arguments.first, let screen = SecretArguments.commands[name] {
                 let screened = screen.screen(Array(arguments.dropFirst()))
@@ -74,6 +81,20 @@ struct Chorus: ParsableCommand {
             if !text.isEmpty { Terminal.write(code == .success ? 1 : 2, terminalSafe(text) + "\n") }
             terminate(code.rawValue)
         }
+    }
+}
+
+extension Chorus {
+    /// The command that the first words of `words` name (the root when none does), and how many.
+    static func command(named words: [String]) -> (ParsableCommand.Type, Int) {
+        var current: ParsableCommand.Type = Chorus.self
+        var count = 0
+        for word in words {
+            guard let next = current.configuration.subcommands.first(where: { $0.configuration.commandName == word }) else { break }
+            current = next
+            count += 1
+        }
+        return (current, count)
     }
 }
 

@@ -128,7 +128,15 @@ import Testing
         let nope = try cli.run(["help", "nope"])
         #expect(nope.status == 64, "\(nope)")
         #expect(nope.stderr.hasPrefix("chorus: error: there is no help topic nope; the subcommands are init, keygen, key, recipients, submit"))
-        for topic in [["help"], ["help", "review"], ["help", "recipients", "add"], ["--help"], ["review", "--help"]] {
+        // A group alone is like chorus alone: its help on stderr, exit 64.
+        for group in ["recipients", "key"] {
+            let r = try cli.run([group])
+            #expect(r.status == 64 && r.stdout.isEmpty && r.stderr.contains("USAGE: chorus \(group) <subcommand>"), "\(r)")
+        }
+        let deep = try cli.run(["help", "recipients", "nope"])
+        #expect(deep.status == 64, "\(deep)")
+        #expect(deep.stderr.hasPrefix("chorus: error: there is no help topic recipients nope; the subcommands of recipients are add, remove, list, questionnaire"))
+        for topic in [["help"], ["help", "review"], ["help", "recipients", "add"], ["--help"], ["review", "--help"], ["recipients", "--help"]] {
             let r = try cli.run(topic)
             #expect(r.status == 0 && r.stdout.contains("USAGE:"), "\(topic): \(r)")
         }
