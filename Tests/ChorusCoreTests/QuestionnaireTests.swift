@@ -532,4 +532,20 @@ private let goodReplies = ["1,3", "1", "2", "2019", "2", "1"]
         #expect(!shown.contains("\u{1B}"))
         #expect(shown.hasSuffix("4) Discard everything\n> 1\n"))
     }
+
+    @Test func erasingOnAPseudoTerminalRemovesWholeCharactersNotBytes() throws {
+        let (master, slave) = try Self.openPseudoTerminal()
+        defer { close(master); close(slave) }
+        let output = Self.makePipe()
+        let terminal = StandardQuestionnaireTerminal(input: slave, output: output.write)
+        // "ç" is two bytes and "日" three: one Backspace each. Then a line longer than the 4095 bytes
+        // a terminal's own editor keeps.
+        Self.writeAll(master, Array("ça\u{7F}\u{7F}ok 日\u{7F}!\n".utf8) + [UInt8](repeating: 0x62, count: 6000) + [0x0A])
+        #expect(terminal.readLine() == "ok !")
+        #expect(terminal.readLine() == String(repeating: "b", count: StandardQuestionnaireTerminal.maxLineBytes))
+        terminal.finish()
+        close(output.write)
+        close(output.read)
+    }
 }
+
