@@ -3,6 +3,7 @@ SWIFT ?= swift
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all deps build release test demo report-png vectors vectors-check layers sanitize clean
+.PHONY: install install-check
 
 all: build
 
@@ -25,6 +26,20 @@ release: deps
 	$(SWIFT) build -c release --static-swift-stdlib --scratch-path .build-release --product chorus
 	@echo "release: .build-release/release/chorus"
 
+# Installs the release binary, its man page (generated from the command definitions by
+# swift-argument-parser's generate-manual) and bash, zsh and fish completions under
+# $(DESTDIR)$(PREFIX): bin/, share/man/man1/, share/bash-completion/completions/,
+# share/zsh/site-functions/, share/fish/vendor_completions.d/. install-check (run by make test)
+# runs the same script into a temporary DESTDIR.
+PREFIX ?= /usr/local
+install: release
+	$(SWIFT) build --product generate-manual
+	PREFIX="$(PREFIX)" DESTDIR="$(DESTDIR)" sh scripts/install.sh .build-release/release/chorus "$$($(SWIFT) build --show-bin-path)/generate-manual"
+
+# scripts/install.sh into a temporary DESTDIR, checked: files and modes, `man -l`, bash completions.
+install-check:
+	sh scripts/check-install.sh "$(SWIFT)"
+
 # The whole suite: the module graph, unit tests, envelope vectors, end-to-end tests of the chorus
 # binary, and a check that the committed vectors are exactly what the generator makes.
 test: deps
@@ -32,6 +47,7 @@ test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test
 	$(MAKE) vectors-check
+	$(MAKE) install-check
 
 # No module imports one above it in the graph of docs/ARCHITECTURE.md (and the check itself works);
 # every test SECURITY.md cites as the proof of a promise exists.

@@ -253,6 +253,26 @@ public enum KeyFiles {
         }
     }
 
+    /// The folder `chorus keygen` writes secret keys into: `$XDG_CONFIG_HOME/chorus/keys`, else
+    /// `~/.config/chorus/keys`; nil without XDG_CONFIG_HOME or HOME.
+    public static var secretKeyFolder: String? {
+        if let x = getenv("XDG_CONFIG_HOME"), x.pointee != 0 { return String(cString: x) + "/chorus/keys" }
+        if let h = getenv("HOME"), h.pointee != 0 { return String(cString: h) + "/.config/chorus/keys" }
+        return nil
+    }
+
+    /// The secret key file `given` stands for: the path itself when a file is there or it names a
+    /// folder (has a `/`); a bare key name (`alice`) is `NAME.key` in `secretKeyFolder`, where keygen
+    /// put it. A name found in neither place is `.notFound` with one sentence naming both.
+    public static func secretKeyPath(_ given: String) throws -> String {
+        if given.contains("/") || access(given, F_OK) == 0 { return given }
+        let name = given.hasSuffix(".key") ? String(given.dropLast(4)) : given
+        guard KeyName.isValid(name), let folder = secretKeyFolder else { return given }
+        let candidate = folder + "/" + name + ".key"
+        if access(candidate, F_OK) == 0 { return candidate }
+        throw SystemError(.notFound, "no secret key \(Posix.shown(given)): no such file here, nor \(Posix.shown(candidate)) (where chorus keygen puts keys)", errno: ENOENT)
+    }
+
     /// Reads a secret key file, refusing one that others can read (exit 77). A public key file given
     /// where the secret key belongs (public keys are meant to be readable by all) is named as such
     /// (exit 65) instead of being called a secret that others can read.

@@ -17,19 +17,43 @@ public enum Passphrase {
         return all.prefix(end)
     }
 
-    /// The passphrase to unlock a key: from `file` if given, else asked once on the terminal. With
-    /// neither, refuses.
-    public static func forUnlocking(file: String?, keyPath: String) throws -> SecretBytes {
-        if let file { return try read(file: file) }
-        guard let p = try Terminal.readSecret(prompt: "Passphrase for \(displaySafe(keyPath, limit: 200)): ") else {
+    /// Tries a person gets at a passphrase prompt before the command gives up.
+    public static let maxTries = 3
+
+    private static func ask(keyPath: String, note: String) throws -> SecretBytes {
+        guard let p = try Terminal.readSecret(prompt: note + "Passphrase for \(displaySafe(keyPath, limit: 200)): ") else {
             throw CoreError(.invalidPassphrase, "no terminal to ask for the passphrase of \(displaySafe(keyPath, limit: 200)); give --passphrase-file FILE")
         }
-        guard p.count > 0 else { throw CoreError(.invalidPassphrase, "the passphrase is empty") }
         return p
     }
 
-    /// A new passphrase: from `file` if given, else asked twice on the terminal without echo. Either
-    /// way it must be at least `minimumLength` bytes.
+    /// Unlocks a key with `unlock`, given the passphrase: from `file` once, or asked on the terminal
+    /// up to `maxTries` times while it is wrong (`.wrongPassphrase`) or empty. The last failure is thrown.
+    public static func unlocking<T>(file: String?, keyPath: String, _ unlock: (borrowing SecretBytes) throws -> T) throws -> T {
+        if let file { return try unlock(try read(file: file)) }
+        var note = ""
+        for attempt in 1 ... maxTries {
+            let passphrase = try ask(keyPath: keyPath, note: note)
+            let left = maxTries - attempt
+            if passphrase.count == 0 {
+                if left == 0 { throw CoreError(.invalidPassphrase, "the passphrase is empty") }
+                note = "The passphrase is empty. Please try again (\(left) \(left == 1 ? "try" : "tries") left).\n"
+                continue
+            }
+            do {
+                return try unlock(passphrase)
+            } catch let error as CoreError where error.kind == .wrongPassphrase && left > 0 {
+                note = "Wrong passphrase. Please try again (\(left) \(left == 1 ? "try" : "tries") left).\n"
+            }
+        }
+        throw CoreError(.bug, "internal error: no passphrase after \(maxTries) tries")
+    }
+
+    /// What a new passphrase must be, said before it is asked for.
+    public static let rules = "Choose a passphrase for the secret key: at least \(minimumLength) characters (a few unrelated words are easy to remember and hard to guess). It is not shown as you type, and asked twice."
+
+    /// A new passphrase: from `file` if given, else asked twice on the terminal without echo, with the
+    /// rules said first and up to `maxTries` tries. Either way it must be at least `minimumLength` bytes.
     public static func forNewKey(file: String?) throws -> SecretBytes {
         if let file {
             let p = try read(file: file)
@@ -38,14 +62,25 @@ public enum Passphrase {
             }
             return p
         }
-        guard let first = try Terminal.readSecret(prompt: "New passphrase for the secret key: ") else {
-            throw CoreError(.invalidPassphrase, "no terminal to ask for a passphrase; give --passphrase-file FILE")
+        var note = rules + "\n"
+        for attempt in 1 ... maxTries {
+            let left = maxTries - attempt
+            let again = left > 0 ? " Please try again (\(left) \(left == 1 ? "try" : "tries") left).\n" : ""
+            guard let first = try Terminal.readSecret(prompt: note + "New passphrase for the secret key: ") else {
+                throw CoreError(.invalidPassphrase, "no terminal to ask for a passphrase; give --passphrase-file FILE")
+            }
+            guard first.count >= minimumLength else {
+                if left == 0 { throw CoreError(.invalidPassphrase, "the passphrase must be at least \(minimumLength) characters; nothing was written") }
+                note = "That passphrase is \(first.count) character\(first.count == 1 ? "" : "s"); it must be at least \(minimumLength)." + again
+                continue
+            }
+            guard let second = try Terminal.readSecret(prompt: "Same passphrase again: ") else {
+                throw CoreError(.invalidPassphrase, "no terminal to confirm the passphrase")
+            }
+            if first.constantTimeEquals(second) { return first }
+            if left == 0 { throw CoreError(.invalidPassphrase, "the two passphrases differ; nothing was written") }
+            note = "The two passphrases differ." + again
         }
-        guard first.count >= minimumLength else { throw CoreError(.invalidPassphrase, "the passphrase must be at least \(minimumLength) characters") }
-        guard let second = try Terminal.readSecret(prompt: "Same passphrase again: ") else {
-            throw CoreError(.invalidPassphrase, "no terminal to confirm the passphrase")
-        }
-        guard first.constantTimeEquals(second) else { throw CoreError(.invalidPassphrase, "the two passphrases differ; nothing was written") }
-        return first
+        throw CoreError(.bug, "internal error: no passphrase after \(maxTries) tries")
     }
 }

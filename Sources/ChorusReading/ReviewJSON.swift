@@ -6,9 +6,15 @@ import ChorusFormat
 /// `.withoutEscapingSlashes` (a test compares the two): keys in sorted order, `"` `\` and control
 /// characters escaped, everything else (all of UTF-8) as is.
 public enum ReviewJSON {
-    /// `{"answers":{…},"arrival":"YYYY-MM","quotable":true|false,"story":"…"|null}` and a newline.
-    /// `story` is `null` (not left out) when the key opened the answers only, so every line has the
-    /// same keys. Bytes of the story that are not UTF-8 become U+FFFD, as a `String` would.
+    /// The name every line carries, so that a reader knows what it holds.
+    public static let formatName = "chorus-review"
+    /// The version of the lines' layout; it grows when a key changes meaning or goes away.
+    public static let version = 1
+
+    /// `{"answers":{…},"arrival":"YYYY-MM","format":"chorus-review","quotable":true|false,
+    /// "story":"…"|null,"version":1}` and a newline. `story` is `null` (not left out) when the key
+    /// opened the answers only, so every line has the same keys. Bytes of the story that are not
+    /// UTF-8 become U+FFFD, as a `String` would.
     public static func line(answers: AnswersText, story: UnsafeRawBufferPointer?) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity((story?.count ?? 0) + 512)
@@ -25,6 +31,8 @@ public enum ReviewJSON {
         }
         out.append(contentsOf: #"},"arrival":"#.utf8)
         JSONString.append(answers.arrivalMonth, to: &out)
+        out.append(contentsOf: #","format":"#.utf8)
+        JSONString.append(formatName, to: &out)
         out.append(contentsOf: #","quotable":"#.utf8)
         out.append(contentsOf: (ReviewText.isCountsOnly(answers) ? "false" : "true").utf8)
         out.append(contentsOf: #","story":"#.utf8)
@@ -37,7 +45,7 @@ public enum ReviewJSON {
         } else {
             out.append(contentsOf: "null".utf8)
         }
-        out.append(contentsOf: "}\n".utf8)
+        out.append(contentsOf: ",\"version\":\(version)}\n".utf8)
         return out
     }
 

@@ -219,6 +219,136 @@ package enum Posix {
         return .success(OwnedFD(named))
     }
 
+    // MARK: Other programs and private folders
+
+    /// Runs `argv` (its first element looked up in `PATH`) and waits for it: its exit status, or 128
+    /// + the signal that ended it. Its standard input, output and error are `terminal` when given,
+    /// else this process's. While it runs this process ignores Ctrl-C and Ctrl-\ (as `system(3)`
+    /// does); the program gets them as usual.
+    package static func runAndWait(_ argv: [String], terminal: Int32? = nil) -> Result<Int32, Errno> {
+        var cArgs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
+        defer { for p in cArgs { free(p) } }
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        sigaddset(&defaults, SIGINT)
+        sigaddset(&defaults, SIGQUIT)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF))
+        let oldInt = signal(SIGINT, SIG_IGN)
+        let oldQuit = signal(SIGQUIT, SIG_IGN)
+        defer { signal(SIGINT, oldInt); signal(SIGQUIT, oldQuit) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        if let terminal {
+            for fd: Int32 in [0, 1, 2] { posix_spawn_file_actions_adddup2(&actions, terminal, fd) }
+        }
+        var pid: pid_t = 0
+        let spawned = posix_spawnp(&pid, cArgs[0]!, &actions, &attributes, &cArgs, environ)
+        guard spawned == 0 else { return .failure(Errno(spawned)) }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 {
+            if errno != EINTR { return .failure(Errno(errno)) }
+        }
+        // WIFEXITED / WEXITSTATUS / WTERMSIG are macros Swift does not import.
+        if status & 0x7F == 0 { return .success((status >> 8) & 0xFF) }
+        return .success(128 + (status & 0x7F))
+    }
+
+    /// A new folder `<base>/<prefix>XXXXXX` with mode 0700 (`mkdtemp`); its path, or the errno.
+    package static func makePrivateFolder(in base: String, prefix: String) -> Result<String, Errno> {
+        var template = Array((base + "/" + prefix + "XXXXXX").utf8CString)
+        let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
+        guard made != nil else { return .failure(Errno(errno)) }
+        return .success(String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self))
+    }
+
+    /// Whether `path` is a folder in memory (tmpfs or ramfs), owned by this user, that no one else can
+    /// write into (mode without group or other write, or a sticky folder such as /dev/shm).
+    package static func isPrivateMemoryFolder(_ path: String) -> (inMemory: Bool, usable: Bool) {
+        let inMemory = ["tmpfs", "ramfs"].contains(fileSystemType(of: path) ?? "")
+        guard inMemory, case let .success(st) = statPath(path), isDirectory(st), access(path, W_OK | X_OK) == 0 else { return (inMemory, false) }
+        let ownPrivate = st.st_uid == getuid() && st.st_mode & 0o022 == 0
+        let sticky = st.st_mode & S_ISVTX != 0
+        return (true, ownPrivate || sticky)
+    }
+
+    /// The type of the file system `path` is on ("tmpfs", "ext4", ...), from /proc/self/mounts (the
+    /// Glibc module does not export statfs): the entry with the longest mount point above it.
+    package static func fileSystemType(of path: String) -> String? {
+        guard let resolved = realpath(path, nil) else { return nil }
+        let full = String(cString: resolved)
+        free(resolved)
+        guard case let .success(fd) = openPath("/proc/self/mounts", O_RDONLY) else { return nil }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while bytes.count < 4 << 20 {
+            let n = chunk.withUnsafeMutableBytes { b -> Int in (try? readOnce(fd.raw, into: b)) ?? 0 }
+            if n <= 0 { break }
+            bytes += chunk[0 ..< n]
+        }
+        var best: (length: Int, type: String)?
+        for line in bytes.split(separator: 0x0A) {
+            let fields = line.split(separator: 0x20)
+            guard fields.count >= 3 else { continue }
+            let mount = unescapeMountPoint(String(decoding: fields[1], as: UTF8.self))
+            let inside = full == mount || mount == "/" || full.hasPrefix(mount + "/")
+            if inside && mount.utf8.count >= (best?.length ?? -1) {
+                best = (mount.utf8.count, String(decoding: fields[2], as: UTF8.self))
+            }
+        }
+        return best?.type
+    }
+
+    /// /proc/self/mounts writes a space, tab, newline or backslash in a mount point as `\ooo`.
+    private static func unescapeMountPoint(_ s: String) -> String {
+        guard s.contains("\\") else { return s }
+        var out: [UInt8] = []
+        var u = Array(s.utf8)[...]
+        while let c = u.first {
+            if c == 0x5C, u.count >= 4, let v = UInt8(String(decoding: u.dropFirst().prefix(3), as: UTF8.self), radix: 8) {
+                out.append(v)
+                u = u.dropFirst(4)
+            } else {
+                out.append(c)
+                u = u.dropFirst()
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Overwrites every regular file directly in the folder `path` with zeros, flushes and removes it,
+    /// then removes the folder; links and other entries are removed without being followed. True when
+    /// the folder is gone.
+    @discardableResult
+    package static func wipeAndRemoveFolder(_ path: String) -> Bool {
+        guard case let .success(dir) = openPath(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW) else { return rmdir(path) == 0 }
+        let entries = (try? listDirectory(dir.raw, path: shown(path))) ?? []
+        let zeros = [UInt8](repeating: 0, count: 65536)
+        for entry in entries {
+            if case let .success(fd) = openAt(dir.raw, entry.name, O_WRONLY | O_NOFOLLOW | O_NONBLOCK),
+               let st = try? statFD(fd.raw, path: entry.name), isRegular(st) {
+                var left = Int(st.st_size)
+                var at = 0
+                while left > 0 {
+                    let n = min(left, zeros.count)
+                    let wrote = zeros.withUnsafeBytes { b -> Bool in
+                        do { try writeAll(fd.raw, UnsafeRawBufferPointer(rebasing: b[0 ..< n]), at: at); return true } catch { return false }
+                    }
+                    guard wrote else { break }
+                    left -= n
+                    at += n
+                }
+                _ = fsync(fd.raw)
+            }
+            if unlinkat(dir.raw, entry.name, 0) != 0 && errno == EISDIR { _ = unlinkat(dir.raw, entry.name, AT_REMOVEDIR) }
+        }
+        return rmdir(path) == 0
+    }
+
     // MARK: Folders
 
     /// One name in a folder: its raw bytes, and a display form safe to put in a sentence.

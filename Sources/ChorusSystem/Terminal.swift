@@ -79,6 +79,32 @@ package enum Terminal {
         return buffer.prefix(length)
     }
 
+    /// Remembers the mode `fd` had before a reader changed it, and restores it if the process is
+    /// interrupted (Ctrl-C, Ctrl-\\, a hang-up or SIGTERM) before `forgetSavedMode`: a terminal is never
+    /// left without echo.
+    package static func rememberSavedMode(fd: Int32, _ attributes: termios) {
+        savedAttributes = attributes
+        savedFD = fd
+        var unblock = sigset_t()
+        sigemptyset(&unblock)
+        for sig in [SIGINT, SIGQUIT, SIGTERM, SIGHUP] {
+            signal(sig) { sig in
+                if Terminal.savedFD >= 0 { tcsetattr(Terminal.savedFD, TCSADRAIN, &Terminal.savedAttributes) }
+                _exit(128 + sig)
+            }
+            sigaddset(&unblock, sig)
+        }
+        // A parent may have started chorus with these signals blocked (the mask is inherited): a
+        // blocked Ctrl-C would never reach the handler, and the terminal would keep this mode.
+        pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
+    }
+
+    /// The mode was given back: signals act as they did.
+    package static func forgetSavedMode() {
+        savedFD = -1
+        for sig in [SIGINT, SIGQUIT, SIGTERM, SIGHUP] { signal(sig, SIG_DFL) }
+    }
+
     /// Reads one line from `fd` (echo on), a byte at a time so that nothing after it is taken, or
     /// nil at end of input. Lines longer than `limit` bytes are cut (the rest of the line is read and
     /// dropped); a final CR is removed.

@@ -24,7 +24,9 @@ struct BatchCommand: ChorusCommand {
 
     func execute() throws {
         let target = try Store.open(at: store)
-        let closing = try target.closeBatch(out: out)
+        let progress = ProgressLine(verb: "batched")  // on a terminal only
+        let closing = try target.closeBatch(out: out) { done, _ in progress.update(done) }
+        progress.finish()
         for problem in closing.keptInInbox { warn("left in the inbox: \(problem)") }
         if closing.withdrawnRemoved > 0 { printErr("removed \(closing.withdrawnRemoved) withdrawn entr\(closing.withdrawnRemoved == 1 ? "y" : "ies") from the inbox") }
         guard let path = closing.path else {

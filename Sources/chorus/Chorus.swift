@@ -15,7 +15,8 @@ struct Chorus: ParsableCommand {
             Submitters seal a story and a few answers to the reviewers' public keys; the store keeps only \
             sealed envelopes; reviewers open batches on their own machine; analysts publish counts that \
             never single anyone out. Exit codes follow sysexits: 0 success, 64 usage, 65 bad or tampered \
-            data, 66 missing input, 74 I/O error, 77 permission.
+            data (the rest of the work still done), 66 missing input, 73 cannot create (e.g. a file that \
+            exists), 74 I/O error, 77 permission (a secret key readable by others, a wrong passphrase).
             """,
         version: "1.0.0",
         subcommands: [
@@ -30,6 +31,41 @@ struct Chorus: ParsableCommand {
     static func main() {
         do {
             var arguments = Array(CommandLine.arguments.dropFirst())
+            // `chorus` or a group (`chorus recipients`) alone, or help on a topic that does not exist, is
+            // a usage error (64) with the help on stderr, not help on stdout with 0.
+            if arguments.first == "help" {
+                let topic = Array(arguments.dropFirst())
+                let (group, named) = command(named: topic)
+                if named < topic.count {
+                    let names = group.configuration.subcommands.compactMap { $0.configuration.commandName }.joined(separator: ", ")
+                    printErr("chorus: error: there is no help topic \(displaySafe(topic.joined(separator: " "), limit: 60)); the subcommands\(group == Chorus.self ? "" : " of \(topic.prefix(named).joined(separator: " "))") are \(names)")
+                    terminate(ExitStatus.usage.rawValue)
+                }
+            } else {
+                let (named, count) = command(named: arguments)
+                if count == arguments.count && !named.configuration.subcommands.isEmpty {
+                    Terminal.write(2, terminalSafe(helpMessage(for: named)) + "\n")
+                    terminate(ExitStatus.usage.rawValue)
+                }
+            }
+            if let name = arguments.first, let screen = SecretArguments.commands[name] {
+                let screened = screen.screen(Array(arguments.dropFirst()))
+                let known = [name] + screened.known
+                if let unknown = screened.unknown {
+                    // argument-parser's own message (with its suggestion) for the mistyped option; and
+                    // if a secret was given too, the reason it is refused.
+                    SecretArguments.onlyNamingAnUnknownOption = true
+                    do { _ = try parseAsRoot(known + [unknown]) } catch {
+                        var text = fullMessage(for: error)
+                        if text.hasPrefix("Error: ") { text = "chorus: error: " + text.dropFirst("Error: ".count) }
+                        if screened.secret, let reason = SecretArguments.reasons[name] { text += "\nchorus: error: " + reason }
+                        Terminal.write(2, terminalSafe(text) + "\n")
+                        terminate(ExitStatus.usage.rawValue)
+                    }
+                    SecretArguments.onlyNamingAnUnknownOption = false
+                }
+                arguments = [name] + screened.arguments
+            }
             let moreFiles = ImportCommand.setAsideFiles(&arguments)
             var command = try parseAsRoot(arguments)
             if var importing = command as? ImportCommand, !moreFiles.isEmpty {
@@ -39,10 +75,26 @@ struct Chorus: ParsableCommand {
             try command.run()
         } catch {
             let code = exitCode(for: error)
-            let text = fullMessage(for: error)
+            var text = fullMessage(for: error)
+            // One error style for every command: argument-parser's "Error: " becomes "chorus: error: ".
+            if text.hasPrefix("Error: ") { text = "chorus: error: " + text.dropFirst("Error: ".count) }
             if !text.isEmpty { Terminal.write(code == .success ? 1 : 2, terminalSafe(text) + "\n") }
             terminate(code.rawValue)
         }
+    }
+}
+
+extension Chorus {
+    /// The command that the first words of `words` name (the root when none does), and how many.
+    static func command(named words: [String]) -> (ParsableCommand.Type, Int) {
+        var current: ParsableCommand.Type = Chorus.self
+        var count = 0
+        for word in words {
+            guard let next = current.configuration.subcommands.first(where: { $0.configuration.commandName == word }) else { break }
+            current = next
+            count += 1
+        }
+        return (current, count)
     }
 }
 

@@ -22,7 +22,7 @@ struct InitCommand: ChorusCommand {
     @Option(help: "A questionnaire in JSON (docs/FORMAT.md 7.2) instead of the built-in one.")
     var schema: String?
 
-    @Option(name: .customLong("max-story-bytes"), help: "The largest story accepted, in bytes (default 65536).")
+    @Option(name: .customLong("max-story-bytes"), help: "The largest story accepted, in bytes.")
     var maxStoryBytes: Int = Story.defaultMaxBytes
 
     func validate() throws {

@@ -8,29 +8,56 @@ import ChorusSystem
 import Glibc
 #endif
 
-/// `--key FILE` (repeatable) and `--passphrase-file FILE` (one for all keys, or one per key).
+/// `--key FILE|NAME` (repeatable, optional) and `--passphrase-file FILE` (one for all keys, or one per key).
 struct KeyOptions: ParsableArguments {
-    @Option(name: .customLong("key"), help: "A secret key file (repeatable: old and new keys after a rotation).")
+    @Option(name: .customLong("key"), help: KeyHelp.key)
     var keys: [String] = []
 
-    @Option(name: .customLong("passphrase-file"), help: "Read the key's passphrase from the first line of this file (repeat once per --key, or give one for all).")
+    @Option(name: .customLong("passphrase-file"), help: KeyHelp.passphraseFile)
     var passphraseFiles: [String] = []
 
-    func validate() throws {
+    func validate() throws { try KeyHelp.checkPassphraseFiles(keys: keys, passphraseFiles: passphraseFiles) }
+
+    /// Reads and unlocks every key; a key readable by others is refused (exit 77).
+    func unlock() throws -> [UnlockedKey] { try KeyHelp.unlock(keys: keys, passphraseFiles: passphraseFiles) }
+}
+
+/// The same options for a command that cannot work without a key: the usage line shows `--key` as
+/// required, and argument-parser refuses a command line without one.
+struct RequiredKeyOptions: ParsableArguments {
+    @Option(name: .customLong("key"), help: KeyHelp.key)
+    var keys: [String]
+
+    @Option(name: .customLong("passphrase-file"), help: KeyHelp.passphraseFile)
+    var passphraseFiles: [String] = []
+
+    func validate() throws { try KeyHelp.checkPassphraseFiles(keys: keys, passphraseFiles: passphraseFiles) }
+
+    func unlock() throws -> [UnlockedKey] { try KeyHelp.unlock(keys: keys, passphraseFiles: passphraseFiles) }
+}
+
+/// What `KeyOptions` and `RequiredKeyOptions` share.
+enum KeyHelp {
+    static let key: ArgumentHelp = "A secret key file, or the name of one that keygen put in ~/.config/chorus/keys (repeatable: old and new keys after a rotation)."
+    static let passphraseFile: ArgumentHelp = "Read the key's passphrase from the first line of this file (repeat once per --key, or give one for all)."
+
+    static func checkPassphraseFiles(keys: [String], passphraseFiles: [String]) throws {
         if passphraseFiles.count > 1 && passphraseFiles.count != keys.count {
             throw ValidationError("give one --passphrase-file for all keys, or one per --key (\(keys.count) keys, \(passphraseFiles.count) passphrase files)")
         }
     }
 
     /// Reads and unlocks every key; a key readable by others is refused (exit 77).
-    func unlock() throws -> [UnlockedKey] {
+    static func unlock(keys: [String], passphraseFiles: [String]) throws -> [UnlockedKey] {
         var out: [UnlockedKey] = []
-        for (i, path) in keys.enumerated() {
+        for (i, given) in keys.enumerated() {
+            let path = try KeyFiles.secretKeyPath(given)
             let bytes = try KeyFiles.readSecretKeyFile(path)
             let file = try KeyFiles.inspectSecretKey(bytes, path: path)
             let passFile = passphraseFiles.isEmpty ? nil : passphraseFiles[passphraseFiles.count == 1 ? 0 : i]
-            let passphrase = try Passphrase.forUnlocking(file: passFile, keyPath: path)
-            let key = try KeyFiles.unlock(bytes, passphrase: passphrase, path: path)
+            let key = try Passphrase.unlocking(file: passFile, keyPath: path) { passphrase in
+                try KeyFiles.unlock(bytes, passphrase: passphrase, path: path)
+            }
             if file.opsLimit < 2 { warn("\(path) uses test-only passphrase costs; never use it for real stories") }
             out.append(key)
         }
@@ -72,7 +99,10 @@ final class ProgressLine: @unchecked Sendable {
     }
 
     func finish() {
-        if enabled && last > 0 { Terminal.write(2, "\r\u{1B}[K") }
+        if enabled && last > 0 {
+            Terminal.write(2, "\r\u{1B}[K")
+            last = 0
+        }
     }
 }
 

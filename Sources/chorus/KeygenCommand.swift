@@ -74,15 +74,10 @@ struct KeygenCommand: ChorusCommand {
     }
 
     private func defaultSecretPath() throws -> String {
-        let base: String
-        if let xdg = getenv("XDG_CONFIG_HOME"), xdg.pointee != 0 {
-            base = String(cString: xdg)
-        } else if let home = getenv("HOME"), home.pointee != 0 {
-            base = String(cString: home) + "/.config"
-        } else {
+        guard let folder = KeyFiles.secretKeyFolder else {
             throw SystemError(.invalidPath, "no HOME to put the secret key in; give --secret-out FILE")
         }
-        return "\(base)/chorus/keys/\(name).key"
+        return "\(folder)/\(name).key"
     }
 }
 

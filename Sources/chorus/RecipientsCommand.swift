@@ -21,17 +21,19 @@ struct RecipientsCommand: ParsableCommand {
 
 /// `--org-key FILE` and `--passphrase-file FILE` for the commands that sign.
 struct SigningOptions: ParsableArguments {
-    @Option(name: .customLong("org-key"), help: "The organisation's secret key file.")
+    @Option(name: .customLong("org-key"), help: "The organisation's secret key file, or its name when keygen put it in ~/.config/chorus/keys.")
     var orgKey: String
 
     @Option(name: .customLong("passphrase-file"), help: "Read its passphrase from the first line of this file.")
     var passphraseFile: String?
 
     func unlock() throws -> UnlockedOrganisationKey {
+        let orgKey = try KeyFiles.secretKeyPath(self.orgKey)
         let bytes = try KeyFiles.readSecretKeyFile(orgKey)
         let file = try KeyFiles.inspectSecretKey(bytes, path: orgKey)
-        let passphrase = try Passphrase.forUnlocking(file: passphraseFile, keyPath: orgKey)
-        let key = try KeyFiles.unlockOrganisation(bytes, passphrase: passphrase, path: orgKey)
+        let key = try Passphrase.unlocking(file: passphraseFile, keyPath: orgKey) { passphrase in
+            try KeyFiles.unlockOrganisation(bytes, passphrase: passphrase, path: orgKey)
+        }
         if file.opsLimit < 2 { warn("\(orgKey) uses test-only passphrase costs; never use it for real stories") }
         return key
     }

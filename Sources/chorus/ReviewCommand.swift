@@ -16,7 +16,7 @@ struct ReviewCommand: ChorusCommand {
             """
     )
 
-    @OptionGroup var keyOptions: KeyOptions
+    @OptionGroup var keyOptions: RequiredKeyOptions
 
     @OptionGroup var organisation: OrganisationOptions
 
@@ -30,7 +30,6 @@ struct ReviewCommand: ChorusCommand {
     var out: String?
 
     func validate() throws {
-        if keyOptions.keys.isEmpty { throw ValidationError("give the secret key to open the entries with: --key FILE") }
         if sources.isEmpty { throw ValidationError("give at least one batch file or store folder") }
     }
 
@@ -42,10 +41,22 @@ struct ReviewCommand: ChorusCommand {
             printErr("chorus: the key(s) given are analyst keys: stories need a reviewer key, so only answers are shown")
         }
         var run = ReviewRun(keys: keys, format: format, destination: out.map { .folder(path: $0) } ?? .stream(fd: 1))
-        let progress = ProgressLine(verb: "opened")
-        run.progress = { phase, n in if phase == .opening { progress.update(n) } }
+        // On a terminal: how many entries are opened, then, into a folder, how many files are written.
+        let opening = ProgressLine(verb: "opened")
+        let writing = ProgressLine(verb: "wrote")
+        let toFolder = out != nil
+        run.progress = { phase, n in
+            switch phase {
+            case .opening: opening.update(n)
+            case .writing:
+                guard toFolder else { return }
+                opening.finish()
+                writing.update(n)
+            }
+        }
         let result = try run.run(entrySources)
-        progress.finish()
+        opening.finish()
+        writing.finish()
         let summary = result.summary
         if let out { printErr("wrote \(summary.opened) entr\(summary.opened == 1 ? "y" : "ies") into \(out)") }
         for line in summary.problemLines { printErr("chorus: \(line)") }

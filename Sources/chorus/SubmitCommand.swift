@@ -20,6 +20,13 @@ struct SubmitCommand: ChorusCommand {
             the organisation key pinned for it), or with --recipients to keys given by hand; the \
             recipients are shown first. stdout then carries exactly one line, the receipt, which is the \
             only way to withdraw the story later.
+
+            At a terminal the story may also be written in your text editor ($VISUAL, else $EDITOR), in a \
+            0600 file in a new 0700 folder in memory ($XDG_RUNTIME_DIR or /dev/shm), which is overwritten \
+            and removed, with anything the editor left beside it, once the editor is closed. Only editors \
+            that can be kept from writing backup, swap, undo or history files elsewhere are offered: nano, \
+            vim, neovim and emacs (run with the options that say so); another editor only with \
+            CHORUS_EDITOR_IS_SAFE=1 in the environment.
             """
     )
 
@@ -43,12 +50,15 @@ struct SubmitCommand: ChorusCommand {
     @Option(help: "With --out: the questionnaire (JSON) to check answers against (default: the built-in one).")
     var schema: String?
 
-    @Argument(parsing: .allUnrecognized, help: .hidden)
+    @Argument(help: .hidden)
     var stray: [String] = []
 
+    static let storyRefusal = "the story is never taken from the command line (it would stay in shell history and be visible to other users); use --file FILE, a pipe, or the prompt"
+
     func validate() throws {
+        if SecretArguments.onlyNamingAnUnknownOption { return }
         if !stray.isEmpty {
-            throw ValidationError("chorus never takes a story on the command line (it would stay in shell history and be visible to other users); use --file FILE, a pipe, or the prompt")
+            throw ValidationError(Self.storyRefusal)
         }
         guard (store == nil) != (out == nil) else { throw ValidationError("say where the envelope goes: --store DIR or --out FILE (one of them)") }
         if store != nil && schema != nil { throw ValidationError("--schema goes with --out; a store has its own questionnaire") }
@@ -103,8 +113,21 @@ struct SubmitCommand: ChorusCommand {
             let answers = try questionnaire.answers(from: self.answers, arrivalMonth: now.monthText, currentYear: now.year)
             submission = try Submission(answers: answers, story: Story.read(fileDescriptor: 0, maxBytes: maxStory), maxBytes: maxStory)
         } else {
-            let session = try Questionnaire(schema: questionnaire, arrivalMonth: now.monthText, currentYear: now.year, maxStoryBytes: maxStory)
-            submission = try session.run(on: StandardQuestionnaireTerminal(input: 0, output: 2), given: self.answers)
+            let session = try Questionnaire(schema: questionnaire, arrivalMonth: now.monthText, currentYear: now.year, maxStoryBytes: maxStory,
+                                            recipients: keys)
+            var editor: StoryEditor?
+            switch StoryEditor.fromEnvironment() {
+            case let .offered(safe): editor = safe
+            case let .refused(why): warn(why)
+            case .none: break
+            }
+            // The questionnaire talks to the person at the terminal: on stderr when it is that
+            // terminal, else on /dev/tty, so that the story's echo and its first and last lines never
+            // land in a file stderr was sent to.
+            let tty = Terminal.stderrIsTerminal ? nil : Terminal.openTTY()
+            let terminal = StandardQuestionnaireTerminal(input: 0, output: tty?.raw ?? 2, editor: editor)
+            defer { terminal.finish() }
+            submission = try session.run(on: terminal, given: self.answers)
         }
 
         let receipt = Receipt.generate()
@@ -123,8 +146,8 @@ struct SubmitCommand: ChorusCommand {
         // Sealed and stored: only now is the organisation key pinned (a failed submit leaves nothing
         // behind). The receipt is out first: a pin that cannot be written must not cost it.
         do { try recordPin?() } catch { printErr("chorus: warning: the organisation key could not be pinned (\(sentence(for: error))); it will be checked again next time") }
-        printErr("Your story is sealed\(target != nil ? " and stored" : " into \(shownPath(out!))"). The line above is your receipt: it is shown only once.")
-        printErr("Keep it somewhere private. With it, and only with it, you can withdraw your story later (chorus withdraw).")
+        printErr(SubmitterText.sealed(into: target != nil ? nil : shownPath(out!)))
+        printErr(SubmitterText.keepTheReceipt)
     }
 
     /// The signed recipients in the file `path`, or nil when it is not such a file (a .pub or a folder).

@@ -360,11 +360,11 @@ enum HostileCatalogue {
 
     static let submitRows: [HostileRow] = [
         row("submit: the story as an argument", ["submit", "--store", "store"] + A + [storyWords], exit: 64,
-            ["never takes a story on the command line"], hide: ["followed me home"]),
+            ["the story is never taken from the command line"], hide: ["followed me home"]),
         row("submit: the story after --", ["submit", "--store", "store"] + A + ["--", "she cornered me at the office party"], exit: 64,
-            ["never takes a story on the command line"], hide: ["office party"]),
+            ["the story is never taken from the command line"], hide: ["office party"]),
         row("submit: the story as an option that does not exist", ["submit", "--store", "store", "--story", storyWords] + A, exit: 64,
-            ["never takes a story on the command line"], hide: ["followed me home"]),
+            ["the story is never taken from the command line"], hide: ["followed me home"]),
         row("submit: an analyst key as the only recipient", ["submit", "--store", "store", "--recipients", "Keys/ana.pub"] + A,
             stdin: utf8("a story"), exit: 64, ["no reviewer key"]),
         row("submit: a secret key given as a recipient", ["submit", "--store", "store", "--recipients", "rev.key"] + A,

@@ -165,4 +165,33 @@ struct KeyPromiseTests {
         #expect(failed.status != 0)
         #expect(!FileManager.default.fileExists(atPath: cli2.path("config/chorus/organisations")), "a failed submit pinned the organisation")
     }
+
+    /// A key is found by its name where keygen put it, and submit needs nothing from the working
+    /// folder: both work from a folder that holds nothing of Chorus.
+    @Test func keysByNameAndSubmitFromAnyFolder() throws {
+        let cli = try CLI()
+        try cli.makeKeys(analyst: nil)
+        let made = try cli.run(["keygen", "--name", "alice", "--role", "reviewer", "--passphrase-file", "pass", "--kdf-cost", "test-only"])
+        #expect(made.status == 0, "\(made)")
+        #expect(access(cli.path("config/chorus/keys/alice.key"), F_OK) == 0)
+        try cli.initStore("store", recipients: ["Keys/alice.pub"])
+        try FileManager.default.createDirectory(atPath: cli.path("elsewhere"), withIntermediateDirectories: false)
+        let submitted = try cli.run(["submit", "--store", "../store"] + CLI.answers, stdin: "told from another folder", in: "elsewhere")
+        #expect(submitted.status == 0, "\(submitted)")
+        let shown = try cli.run(["review", "--key", "alice", "--passphrase-file", "../pass", "../store"], in: "elsewhere")
+        #expect(shown.status == 0, "\(shown)")
+        #expect(shown.stdout.contains("told from another folder"))
+        // --org-key takes a name too.
+        let boss = try cli.run(["keygen", "--name", "boss", "--role", "organisation", "--passphrase-file", "pass", "--kdf-cost", "test-only",
+                                "--public-out", "boss.pub"])
+        #expect(boss.status == 0, "\(boss)")
+        #expect(try cli.run(["init", "--store", "other"]).status == 0)
+        let signed = try cli.run(["recipients", "add", "--store", "../other", "--org-key", "boss", "--passphrase-file", "../pass", "../Keys/alice.pub"],
+                                 in: "elsewhere")
+        #expect(signed.status == 0 && signed.stderr.contains("signed the recipients of ../other"), "\(signed)")
+        let missing = try cli.run(["review", "--key", "nobody", "--passphrase-file", "../pass", "../store"], in: "elsewhere")
+        #expect(missing.status == 66, "\(missing)")
+        #expect(missing.stderr.contains("chorus: error: no secret key nobody: no such file here, nor \(cli.path("config/chorus/keys/nobody.key"))"), "\(missing)")
+    }
 }
+

@@ -266,7 +266,8 @@ let anaKeyArgs = ["--key", "ana.key", "--passphrase-file", "pass"]
         #expect(lines.count == 15)
         #expect(Set(try r.jsonStories()) == fx.texts, "every story exactly, escapes included")
         for line in lines {
-            #expect(Set(line.keys) == ["answers", "arrival", "quotable", "story"])
+            #expect(Set(line.keys) == ["answers", "arrival", "format", "quotable", "story", "version"])
+            #expect(line["format"] as? String == "chorus-review" && line["version"] as? Int == 1)
             let arrival = try #require(line["arrival"] as? String)
             #expect(arrival.count == 7 && (try? YearMonthText.check(arrival)) != nil, "arrival \(arrival)")
             let story = try #require(fx.stories.first { $0.text == line["story"] as? String })

@@ -44,13 +44,13 @@ final class CLI: @unchecked Sendable {
     func path(_ name: String) -> String { dir + "/" + name }
 
     @discardableResult
-    func run(_ args: [String], stdin: String? = nil, stdinBytes: [UInt8]? = nil, env: [String: String] = [:]) throws -> Run {
+    func run(_ args: [String], stdin: String? = nil, stdinBytes: [UInt8]? = nil, env: [String: String] = [:], in folder: String? = nil) throws -> Run {
         // A command that fails before reading its input closes the pipe: that must not kill the tests.
         _ = ignoreSIGPIPE
         let p = Process()
         p.executableURL = URL(fileURLWithPath: CLI.binary)
         p.arguments = args
-        p.currentDirectoryURL = URL(fileURLWithPath: dir)
+        p.currentDirectoryURL = URL(fileURLWithPath: folder.map(path) ?? dir)
         p.environment = chorusEnvironment(in: dir, env)
         let out = Pipe(), err = Pipe(), input = Pipe()
         p.standardOutput = out

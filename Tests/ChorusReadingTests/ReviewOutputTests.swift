@@ -16,7 +16,7 @@ import ChorusTestSupport
         let quotable: Bool
         let story: String?
 
-        enum CodingKeys: String, CodingKey { case arrival, answers, quotable, story }
+        enum CodingKeys: String, CodingKey { case arrival, answers, format, quotable, story, version }
 
         func encode(to encoder: Encoder) throws {
             var c = encoder.container(keyedBy: CodingKeys.self)
@@ -24,6 +24,8 @@ import ChorusTestSupport
             try c.encode(answers, forKey: .answers)
             try c.encode(quotable, forKey: .quotable)
             try c.encode(story, forKey: .story)
+            try c.encode("chorus-review", forKey: .format)
+            try c.encode(1, forKey: .version)
         }
     }
 
@@ -69,11 +71,13 @@ import ChorusTestSupport
         }
     }
 
-    @Test func eachLineIsOneJSONObjectWithTheFourKeys() throws {
+    @Test func eachLineIsOneJSONObjectWithTheSameKeysAFormatAndAVersion() throws {
         let out = line(answers, Array("two\nlines".utf8))
         #expect(out.last == 0x0A && out.dropLast().allSatisfy { $0 != 0x0A })
         let object = try #require(try JSONSerialization.jsonObject(with: Data(out)) as? [String: Any])
-        #expect(Set(object.keys) == ["answers", "arrival", "quotable", "story"])
+        #expect(Set(object.keys) == ["answers", "arrival", "format", "quotable", "story", "version"])
+        #expect(object["format"] as? String == "chorus-review")
+        #expect(object["version"] as? Int == 1)
         #expect(object["story"] as? String == "two\nlines")
         #expect(object["quotable"] as? Bool == true)
     }
