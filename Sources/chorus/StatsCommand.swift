@@ -21,7 +21,7 @@ struct StatsCommand: ChorusCommand {
             """
     )
 
-    @OptionGroup var keyOptions: KeyOptions
+    @OptionGroup var keyOptions: RequiredKeyOptions
 
     @OptionGroup var organisation: OrganisationOptions
 
@@ -34,7 +34,7 @@ struct StatsCommand: ChorusCommand {
     @Option(name: .customLong("by"), help: "A field, or two joined by a comma (repeatable; default: every field).")
     var tables: [String] = []
 
-    @Option(name: .customLong("min-count"), help: "The smallest count published as is (default 5).")
+    @Option(name: .customLong("min-count"), help: "The smallest count published as is.")
     var minCount: Int = 5
 
     @Flag(name: .customLong("unsafe-small-cells"), help: "Allow --min-count below 2 (publishes small counts; unsafe).")
@@ -43,7 +43,7 @@ struct StatsCommand: ChorusCommand {
     @Option(help: "Add discrete-Laplace noise with this privacy parameter (e.g. 0.5).")
     var epsilon: String?
 
-    @Option(help: "The privacy budget per entry, across every noisy release that counts it (default 1.0).")
+    @Option(help: "The privacy budget per entry, across every noisy release that counts it.")
     var budget: String = "1"
 
     @Option(help: "The release log folder (default: chorus-releases next to the first key).")
@@ -52,14 +52,13 @@ struct StatsCommand: ChorusCommand {
     @Option(help: "With --epsilon and --by arrival-month: the fixed range of months, YYYY-MM..YYYY-MM.")
     var months: String?
 
-    @Option(name: .customLong("audit-time-limit"), help: "The most seconds the joint audit of the tables may take; at the limit, every table not yet proven safe is withheld (default 60).")
+    @Option(name: .customLong("audit-time-limit"), help: "The most seconds the joint audit of the tables may take; at the limit, every table not yet proven safe is withheld.")
     var auditTimeLimit: Int = 60
 
     @Option(help: "table, json, csv or html.")
     var format: ReportFormat = .table
 
     func validate() throws {
-        if keyOptions.keys.isEmpty { throw ValidationError("give a key that opens the answers: --key FILE (an analyst key is enough)") }
         if sources.isEmpty { throw ValidationError("give at least one batch file or store folder") }
         if minCount < 2 && !unsafeSmallCells {
             throw ValidationError("--min-count below 2 publishes counts of single entries; add --unsafe-small-cells if you really mean it")
@@ -94,7 +93,7 @@ struct StatsCommand: ChorusCommand {
                 throw CommandError(.usage, "--epsilon \(eps) for \(plan.tables.count) tables is more than the largest epsilon accepted")
             }
         }
-        let log = ReleaseLog(path: releases ?? defaultReleasesPath())
+        let log = ReleaseLog(path: try releases ?? defaultReleasesPath())
         var pending: ReleaseLog.Pending? = nil
 
         var run = StatsRun(plan: plan, keys: keys, policy: policy)
@@ -161,10 +160,12 @@ struct StatsCommand: ChorusCommand {
         return "\(n) entries"
     }
 
-    private func defaultReleasesPath() -> String {
-        let key = keyOptions.keys[0]
+    /// `chorus-releases` in the folder of the first key (found by name in the config folder, as
+    /// --key finds it).
+    private func defaultReleasesPath() throws -> String {
+        let key = try KeyFiles.secretKeyPath(keyOptions.keys[0])
         let dir = key.contains("/") ? String(key[..<key.lastIndex(of: "/")!]) : "."
-        return dir + "/chorus-releases"
+        return (dir.isEmpty ? "/" : dir) + "/chorus-releases"
     }
 }
 
