@@ -34,10 +34,12 @@ public struct Schema: Codable, Equatable, Sendable {
     /// The built-in questionnaire, used by `chorus init` without `--schema`.
     public static let builtIn = Schema(fields: [
         Field(id: "kind", label: "What happened (one or more)", kind: .multiple,
-              values: ["verbal", "non-verbal", "physical", "sexual-assault", "rape", "online", "quid-pro-quo", "stalking", "other"],
+              values: ["verbal", "non-verbal", "physical", "sexual-assault", "rape", "online", "quid-pro-quo", "stalking", "other",
+                       "prefer-not-to-say"],
               required: true),
         Field(id: "setting", label: "Where it happened", kind: .single,
-              values: ["workplace", "education", "entertainment", "healthcare", "hospitality", "public-space", "online", "home", "other"],
+              values: ["workplace", "education", "entertainment", "healthcare", "hospitality", "public-space", "online", "home", "other",
+                       "prefer-not-to-say"],
               required: true),
         Field(id: "perpetrator-role", label: "Who did it (their role)", kind: .single,
               values: ["supervisor", "colleague", "client-or-customer", "teacher-or-coach", "partner-or-ex", "family",

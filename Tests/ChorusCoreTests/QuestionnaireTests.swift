@@ -142,18 +142,18 @@ private let goodReplies = ["1,3", "1", "2", "2019", "2", "1"]
     }
 
     @Test(arguments: [
-        ("0", "there is no choice 0; enter a number from 1 to 9"),
-        ("10", "there is no choice 10; enter a number from 1 to 9"),
+        ("0", "there is no choice 0; enter a number from 1 to 10"),
+        ("11", "there is no choice 11; enter a number from 1 to 10"),
         ("99999999999999999999999", "there is no choice 99999999999999999999999"),
         ("1,2", "this question takes only one answer"),
         ("1 2", "this question takes only one answer"),
         ("1,1", "this question takes only one answer"),
-        ("office", "\"office\" is not one of the choices; enter a number from 1 to 9"),
+        ("office", "\"office\" is not one of the choices; enter a number from 1 to 10"),
         ("-1", "\"-1\" is not one of the choices"),
         ("1.0", "\"1.0\" is not one of the choices"),
         ("", "this question needs an answer"),
         ("   ", "this question needs an answer"),
-        (",, ,", "no choice was given; enter a number from 1 to 9"),
+        (",, ,", "no choice was given; enter a number from 1 to 10"),
         ("\u{202E}1", "\"\\u{202E}1\""),
         ("\u{FF11}", "\"\\u{FF11}\""),
         ("1\u{200B}", "\"1\\u{200B}\""),
@@ -177,7 +177,7 @@ private let goodReplies = ["1,3", "1", "2", "2019", "2", "1"]
 
     @Test(arguments: [
         ("1,1", "\"verbal\" was chosen twice"),
-        ("1,10", "there is no choice 10; enter numbers from 1 to 9, separated by commas"),
+        ("1,11", "there is no choice 11; enter numbers from 1 to 10, separated by commas"),
         ("verbal,verb\u{0430}l", "\"verb\\u{0430}l\""),
         ("", "this question needs an answer"),
     ])

@@ -354,7 +354,7 @@ let badSchemaCases: [BadSchemaCase] = [
         static let expected = """
         chorus-answers-2
         arrival=2026-11
-        questionnaire=37e364ed26096823214fa43a6a7f588e7a9f4d90fb385b9389f7e6378717020b
+        questionnaire=7e82eca559ac2b3238a6da639058f0e6dc4c0ee74aabaa99c9f10ce8ec57f0df
         consent=counts-only
         kind=physical,verbal
         perpetrator-role=colleague
