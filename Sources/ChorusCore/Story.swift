@@ -40,6 +40,15 @@ public enum Story {
             CoreError(.invalidStory, "the story is not valid UTF-8 text (bad byte at \(offset + 1) of \(n)); save it as UTF-8 and try again")
         }
         while offset < n {
+            // Once a visible character was seen, eight ASCII bytes at a time when none is NUL.
+            if visible, offset + 8 <= n {
+                let w = bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+                if w & 0x8080_8080_8080_8080 == 0 && (w &- 0x0101_0101_0101_0101) & ~w & 0x8080_8080_8080_8080 == 0 {
+                    offset += 8
+                    scalars += 8
+                    continue
+                }
+            }
             let b = bytes[offset]
             if b < 0x80 {
                 if b == 0 {

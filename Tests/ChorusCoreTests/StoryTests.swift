@@ -65,7 +65,7 @@ let badStories: [BadStory] = [
                                  [0xE2, 0x82], [0xE2, 0x80, 0x8B], [0xFF], [0x7F], [0xC2, 0xA0]]
         for _ in 0..<20_000 {
             var bytes: [UInt8] = []
-            let count = Int(rng.next(upperBound: UInt64(8))) + 1
+            let count = Int(rng.next(upperBound: UInt64(24))) + 1
             for _ in 0 ..< count { bytes += pieces[Int(rng.next(upperBound: UInt64(pieces.count)))] }
             let decoded = String(validating: bytes, as: UTF8.self)
             let expectOK = decoded != nil && !bytes.contains(0) && decoded!.unicodeScalars.contains { !Story.isBlank($0) }
