@@ -142,13 +142,14 @@ public struct StatsResult: Sendable {
     public let jointAudit: JointAudit.Summary
 }
 
-/// The entries one release counted, by id (32 bytes each, in no particular order), and the
-/// first and last month they arrived in.
+/// The entries one release counted, by id (32 bytes each, one after another, in no particular
+/// order: 32 MB for a million entries, no object per entry), and the first and last month they
+/// arrived in.
 public struct Population: Sendable {
-    public let ids: [[UInt8]]
+    public let ids: [UInt8]
     public let firstMonth: YearMonth?
     public let lastMonth: YearMonth?
-    public var count: Int { ids.count }
+    public var count: Int { ids.count / EnvelopeFormat.idLength }
 }
 
 /// `chorus stats` as a library type: opens the answers (never a story) of every entry of some
@@ -253,7 +254,7 @@ public struct StatsRun {
         struct State: Sendable {
             var tabulators: [Tabulator]
             var recorder: PopulationRecorder
-            var ids: [[UInt8]] = []
+            var ids: [UInt8] = []
             var firstMonth: YearMonth?
             var lastMonth: YearMonth?
             var other = 0
@@ -292,7 +293,7 @@ public struct StatsRun {
                     // Cannot fail: the recorder accepted the same record for the same fields.
                     try? s.tabulators[i].add(record)
                 }
-                s.ids.append(id)
+                s.ids.append(contentsOf: id)
                 if s.firstMonth.map({ month < $0 }) ?? true { s.firstMonth = month }
                 if s.lastMonth.map({ month > $0 }) ?? true { s.lastMonth = month }
             }

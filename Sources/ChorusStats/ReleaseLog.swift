@@ -120,7 +120,8 @@ public struct ReleaseLog: Sendable {
     /// What a new release asks for.
     public struct Request: Sendable {
         /// The entry ids counted (32 bytes each).
-        public let ids: [[UInt8]]
+        /// The entry ids counted, 32 bytes each, one after another.
+        public let ids: [UInt8]
         /// Field ids per table.
         public let tables: [[String]]
         public let minCount: Int
@@ -131,7 +132,8 @@ public struct ReleaseLog: Sendable {
         /// UTC, `YYYY-MM-DD`.
         public let date: String
 
-        public init(ids: [[UInt8]], tables: [[String]], minCount: Int, epsilon: Epsilon?, budget: Epsilon, date: String) {
+        public init(ids: [UInt8], tables: [[String]], minCount: Int, epsilon: Epsilon?, budget: Epsilon, date: String) {
+            precondition(ids.count % 32 == 0, "entry ids are 32 bytes each")
             self.ids = ids
             self.tables = tables
             self.minCount = minCount
@@ -274,14 +276,16 @@ public struct ReleaseLog: Sendable {
     // MARK: Populations
 
     /// The sorted distinct keyed digests of `ids`.
-    static func population(_ ids: [[UInt8]], key: [UInt8]) throws -> [UInt64] {
+    static func population(_ ids: [UInt8], key: [UInt8]) throws -> [UInt64] {
         let secret = SecretBytes(copying: key)
         var out: [UInt64] = []
-        out.reserveCapacity(ids.count)
-        for id in ids {
-            // BLAKE2b's shortest output is 16 bytes: the first 8 are the digest.
-            let h = try BLAKE2b.keyedHash(id, key: secret, outputLength: 16)
-            out.append(h.prefix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) })
+        out.reserveCapacity(ids.count / 32)
+        try ids.withUnsafeBytes { all in
+            for start in stride(from: 0, to: all.count, by: 32) {
+                // BLAKE2b's shortest output is 16 bytes: the first 8 are the digest.
+                let h = try BLAKE2b.keyedHash(UnsafeRawBufferPointer(rebasing: all[start ..< start + 32]), key: secret, outputLength: 16)
+                out.append(h.prefix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) })
+            }
         }
         out.sort()
         var unique: [UInt64] = []

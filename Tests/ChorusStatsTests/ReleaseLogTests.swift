@@ -18,7 +18,7 @@ import Testing
     }
 
     static func request(_ ids: [[UInt8]], _ tables: [[String]] = [["setting"]], k: Int = 5, epsilon: String? = nil, budget: String = "1") -> ReleaseLog.Request {
-        .init(ids: ids, tables: tables, minCount: k, epsilon: epsilon.map(eps), budget: eps(budget), date: "2026-12-03")
+        .init(ids: ids.flatMap { $0 }, tables: tables, minCount: k, epsilon: epsilon.map(eps), budget: eps(budget), date: "2026-12-03")
     }
 
     @Test func aPopulationDifferingByOneToKMinusOneIsRefusedForOverlappingTables() throws {
@@ -131,10 +131,10 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let log = ReleaseLog(path: dir + "/log")
         #expect(throws: ReleaseLogError.self) {
-            try log.checkAndRecord(.init(ids: Self.ids(0..<5), tables: [["a"]], minCount: 5, epsilon: .zero, budget: .one, date: "2026-12-03"))
+            try log.checkAndRecord(.init(ids: Self.ids(0..<5).flatMap { $0 }, tables: [["a"]], minCount: 5, epsilon: .zero, budget: .one, date: "2026-12-03"))
         }
         #expect(throws: ReleaseLogError.self) {
-            try log.checkAndRecord(.init(ids: Self.ids(0..<5), tables: [["a"]], minCount: 5, epsilon: nil, budget: .zero, date: "2026-12-03"))
+            try log.checkAndRecord(.init(ids: Self.ids(0..<5).flatMap { $0 }, tables: [["a"]], minCount: 5, epsilon: nil, budget: .zero, date: "2026-12-03"))
         }
         #expect(throws: ReleaseLogError.self) { try ReleaseLog(path: dir + "/missing/log").checkAndRecord(Self.request(Self.ids(0..<5))) }
     }
