@@ -3,7 +3,7 @@
 #
 #   scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]   fuzz each target (default 600 s, all targets)
 #   scripts/fuzz.sh --regress [TARGET...]              run every regression and seed once; fail on a crash
-#   scripts/fuzz.sh --seeds                            regenerate Tests/Fuzz/Corpus from the vectors
+#   scripts/fuzz.sh --seeds                            regenerate Tests/Fuzz/Corpus (format 2) from the vectors
 #   scripts/fuzz.sh --build [TARGET...]                only build
 #   scripts/fuzz.sh --minimize TARGET FILE             shrink a crashing input into FILE.min
 # Options (before the other arguments): --no-build (use the binaries already built; lets two runs
@@ -32,7 +32,7 @@ export SWIFT_BACKTRACE=${SWIFT_BACKTRACE:-enable=no}
 max_len() {
     case "$1" in
         fuzz-envelope) echo 70000 ;;   # the largest answers section (65536) plus framing, or a crafted input
-        fuzz-batch) echo 200000 ;;     # a schema, tombstones and a few envelopes
+        fuzz-batch) echo 200000 ;;     # a signed recipients document, tombstones and a few envelopes
         fuzz-keyfiles) echo 4200 ;;    # key files are at most 4096 bytes
         fuzz-schema) echo 32768 ;;
         fuzz-answers) echo 16384 ;;    # answers are at most 4096 bytes; story sections start at 4096

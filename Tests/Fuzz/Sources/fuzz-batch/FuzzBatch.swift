@@ -37,10 +37,14 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
 
     Fuzz.check(reader.header.entriesOffset <= size, "header accepted past the file size")
     Fuzz.check(reader.tombstones.count == reader.header.tombstoneCount, "tombstone count differs")
+    // The signed recipients document (FORMAT.md 7.3) is exactly the C bytes the header declares,
+    // and what was accepted parses again as the same document.
+    Fuzz.check(reader.recipients.bytes.count == reader.header.documentLength, "recipients document length differs from the header")
+    Fuzz.check((try? SignedRecipients.parse(reader.recipients.bytes, source: "fuzz")) == reader.recipients, "an accepted recipients document does not parse again")
     for (a, b) in zip(reader.tombstones, reader.tombstones.dropFirst()) { Fuzz.check(a.lexicographicallyPrecedes(b), "tombstones out of order") }
     var seen = 0
     // An intact batch must be exactly what a writer makes from what was read (nothing skipped).
-    var rebuilt = BatchFormat.header(entryCount: reader.header.entryCount, schema: reader.schemaBytes, tombstones: reader.tombstones)
+    var rebuilt = BatchFormat.header(entryCount: reader.header.entryCount, document: reader.recipients.bytes, tombstones: reader.tombstones)
     do {
         let summary = try reader.forEach { entry in
             seen += 1

@@ -4,9 +4,12 @@
 // - anything: parsed, and opened with the fixed reviewer-1 and analyst-1 keys of Tests/VectorGen, so
 //   the committed vectors (the seeds) pass the stanza, the MAC and the AEAD and reach the answers;
 // - 0xC0 ‖ 97-byte stanza plaintext ‖ answers section plaintext: the harness seals a real envelope
-//   around them (EnvelopeSealer.craft, to reviewer-1, section keys taken from the stanza) so that
-//   mutations of the stanza content, the section padding and the answers text get past the
-//   cryptography and reach the checks behind it (FORMAT.md 5.6 steps 2 and 5).
+//   around them (EnvelopeSealer.craft, section keys taken from the stanza) so that mutations of the
+//   stanza content, the section padding and the answers text get past the cryptography and reach
+//   the checks behind it (FORMAT.md 5.6 steps 2 and 5). The stanza is sealed to the key of the role
+//   its first byte claims (analyst-1 for 0x02, reviewer-1 otherwise), as a sender does: a stanza
+//   sealed to a key of the other role is tampering (step 2), which the vectors
+//   fail-role-*-stanza-to-*-key cover.
 @_spi(Vectors) import ChorusCore
 import ChorusCrypto
 import ChorusFormat
@@ -77,7 +80,7 @@ func openCrafted(_ bytes: UnsafeRawBufferPointer) {
     let envelope: [UInt8]
     do {
         envelope = try EnvelopeSealer.craft(
-            id: craftID, stanzas: [(plaintext: stanza, recipient: Fuzz.reviewer.publicKey)],
+            id: craftID, stanzas: [(plaintext: stanza, recipient: stanza[0] == Role.analyst.rawValue ? Fuzz.analyst.publicKey : Fuzz.reviewer.publicKey)],
             macKey: Array(stanza[1 ..< 33]), answersKey: Array(stanza[33 ..< 65]), storyKey: Array(stanza[65 ..< 97]),
             answersPlain: answersPlain, storyPlain: craftStory, seed: craftSeed)
     } catch {

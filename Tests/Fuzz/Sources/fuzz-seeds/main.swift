@@ -1,13 +1,17 @@
 // Writes the seed corpora of the fuzz targets into Tests/Fuzz/Corpus/<target>/, reproducibly (fixed
-// keys, salts and nonces): the committed envelope vectors without their text header, crafted-mode
-// envelope inputs, batches assembled from the vectors, key files with the test-only and the MODERATE
-// costs, schemas with answer lines, answers texts, receipts and section plaintexts.
+// keys, salts and nonces; Ed25519 signatures are deterministic): the committed envelope vectors
+// without their text header, crafted-mode envelope inputs, version 2 batches assembled from the
+// vectors around a signed recipients document (the fixed organisation key of Tests/VectorGen over
+// reviewer-1, analyst-1 and the built-in questionnaire), key files with the test-only and the
+// MODERATE costs, schemas with answer lines, `chorus-answers-2` texts, receipts and section plaintexts.
+// Each target's folder is emptied first, so a seed that is no longer made does not linger.
 //
 // Usage (built without sanitizers; scripts/fuzz.sh --seeds does this):
 //   swift run --package-path Tests/Fuzz --scratch-path Tests/Fuzz/.build-seeds fuzz-seeds [REPO_ROOT]
 @_spi(Vectors) import ChorusCore
 import ChorusCrypto
 import ChorusFormat
+import ChorusStore
 import FuzzSupport
 
 #if canImport(Glibc)
@@ -37,11 +41,25 @@ func readFile(_ path: String) -> [UInt8] {
     return out
 }
 
+/// Removes the regular files of `dir` (not its dot files), so that the folder holds only what this run writes.
+func emptyFolder(_ dir: String) {
+    guard let d = opendir(dir) else { return }
+    var names: [String] = []
+    while let e = readdir(d) {
+        let name = withUnsafeBytes(of: e.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        if !name.hasPrefix(".") { names.append(name) }
+    }
+    closedir(d)
+    for name in names { unlink("\(dir)/\(name)") }
+}
+
 var written: [String: Int] = [:]
 func write(_ target: String, _ name: String, _ bytes: [UInt8]) {
     let dir = "\(corpusDir)/\(target)"
     mkdir(corpusDir, 0o755)
     mkdir(dir, 0o755)
+    if written[target] == nil { emptyFolder(dir) }
+    precondition(access("\(dir)/\(name)", F_OK) != 0, "seed \(target)/\(name) written twice")
     let path = "\(dir)/\(name)"
     guard let f = fopen(path, "wb") else { fatalError("cannot write \(path)") }
     _ = bytes.withUnsafeBytes { fwrite($0.baseAddress, 1, bytes.count, f) }
@@ -70,7 +88,7 @@ struct VectorFile {
 
 // The fixed key of the vectors is the one the fuzz target uses.
 let goodOne = VectorFile("good-1-reviewer")
-precondition(goodOne.header.contains("identity: " + Hex.encode(Fuzz.reviewer.secret.exportSecret().revealedBytes())),
+precondition(goodOne.header.contains("identity: reviewer " + Hex.encode(Fuzz.reviewer.secret.exportSecret().revealedBytes())),
              "Fuzz.reviewer is not reviewer-1 of the vectors")
 
 // MARK: fuzz-envelope
@@ -82,6 +100,9 @@ let envelopeVectors = [
     "fail-stanza-unknown-role", "fail-stanza-analyst-with-story-key", "fail-stanza-reviewer-without-story-key",
     "fail-stanza-wrong-mac-key", "fail-answers-padding-not-zero", "fail-answers-length-too-large", "fail-story-padded-too-much",
     "fail-answers-not-canonical", "fail-answers-bad-month", "fail-truncated-before-mac", "fail-wrong-magic", "fail-seventeen-stanzas",
+    // Version 2: roles bound to keys, answers bound to a questionnaire, version 1 refused.
+    "fail-role-reviewer-stanza-to-analyst-key", "fail-role-analyst-stanza-to-reviewer-key", "fail-answers-version-1",
+    "fail-answers-questionnaire-short", "fail-answers-unknown-questionnaire", "fail-version-1",
 ]
 for name in envelopeVectors { write("fuzz-envelope", name, VectorFile(name).body) }
 
@@ -98,13 +119,35 @@ let craftReviewer = [UInt8(1)] + keyBytes
 let craftAnalyst = [UInt8(2)] + Array(keyBytes[0 ..< 64]) + [UInt8](repeating: 0, count: 32)
 write("fuzz-envelope", "craft-reviewer", [0xC0] + craftReviewer + padded(baseAnswers, 256))
 write("fuzz-envelope", "craft-analyst", [0xC0] + craftAnalyst + padded(multiAnswers, 256))
-write("fuzz-envelope", "craft-reviewer-short", [0xC0] + craftReviewer + Array(padded(Array("chorus-answers-1\narrival=2026-11\n".utf8), 256)))
+/// The shortest answers of format 2 (no field answered), for the built-in questionnaire.
+let minimalAnswers = Array("chorus-answers-2\narrival=2026-11\nquestionnaire=\(Hex.encode(Schema.builtIn.digest))\n".utf8)
+precondition((try? minimalAnswers.withUnsafeBytes { try AnswersText.decode($0) })?.encoded() == minimalAnswers, "minimal answers do not decode")
+write("fuzz-envelope", "craft-reviewer-short", [0xC0] + craftReviewer + padded(minimalAnswers, 256))
+write("fuzz-envelope", "craft-reviewer-answers-1", [0xC0] + craftReviewer + padded(Array("chorus-answers-1\narrival=2026-11\n".utf8), 256))
 
 // MARK: fuzz-batch
 
-let schemaJSON = Schema.builtIn.canonicalJSON()
-func batch(_ envelopes: [[UInt8]], tombstones: [[UInt8]] = [], schema: [UInt8] = schemaJSON, breakHash: Bool = false) -> [UInt8] {
-    var out = BatchFormat.header(entryCount: UInt64(envelopes.count), schema: schema, tombstones: tombstones)
+// The signed recipients document of the vectors (Tests/VectorGen: "recipients/org", store
+// "recipients/store", serial 3, reviewer-1 and analyst-1, the built-in questionnaire).
+let organisation = UnlockedOrganisationKey(name: "vector-org", secret: try! SigningKey(seed: SecretBytes(copying: Fuzz.vectorSeed("recipients/org"))))
+let storeID = Hex.encode(Fuzz.vectorSeed("recipients/store").prefix(16))
+let vectorRecipients = [RecipientKey(role: .reviewer, publicKey: Fuzz.reviewer.publicKey, name: "reviewer-1"),
+                        RecipientKey(role: .analyst, publicKey: Fuzz.analyst.publicKey, name: "analyst-1")]
+func signedDocument(serial: UInt64 = 3, questionnaires: [Schema] = [.builtIn]) -> [UInt8] {
+    let doc = try! RecipientsDocument(organisation: organisation.publicKey, store: storeID, serial: serial,
+                                      recipients: vectorRecipients, questionnaires: questionnaires)
+    return try! SignedRecipients.sign(doc, with: organisation).bytes
+}
+/// Signs `body` as it is (canonical or not) with the organisation key.
+func signedAsIs(_ body: [UInt8]) -> [UInt8] {
+    body + Array("\ned25519:\(Hex.encode(organisation.secret.sign(SignedRecipients.context + body)))\n".utf8)
+}
+let document = signedDocument()
+precondition(document == VectorFile("good-recipients").body, "the seeds' recipients document is not the good-recipients vector")
+precondition((try? SignedRecipients.parse(document, source: "seed")) != nil, "the seeds' recipients document does not parse")
+
+func batch(_ envelopes: [[UInt8]], tombstones: [[UInt8]] = [], document: [UInt8] = document, breakHash: Bool = false) -> [UInt8] {
+    var out = BatchFormat.header(entryCount: UInt64(envelopes.count), document: document, tombstones: tombstones)
     for e in envelopes { out += BatchFormat.entryPrefix(length: e.count) + e }
     var hash = BLAKE2b.hash(out, outputLength: BatchFormat.hashLength)
     if breakHash { hash[0] ^= 1 }
@@ -117,45 +160,100 @@ write("fuzz-batch", "one-entry", batch([e1]))
 write("fuzz-batch", "three-entries-tombstones", batch([e2, e1, e5], tombstones: [t1, t2]))
 write("fuzz-batch", "tombstones-only", batch([], tombstones: [t1, e1[9 ..< 41].map { $0 }, t2].sorted { $0.lexicographicallyPrecedes($1) }))
 write("fuzz-batch", "bad-entry-skipped", batch([e1, VectorFile("fail-trailing-byte").body, e2]))
-write("fuzz-batch", "short-entry-skipped", batch([Array(e1.prefix(100)), e2]))
+// A 100-byte entry, skipped; the large entry after it leaves the header room for two entries.
+write("fuzz-batch", "short-entry-skipped", batch([Array(e1.prefix(100)), VectorFile("good-story-padme").body]))
 write("fuzz-batch", "hash-mismatch", batch([e1], breakHash: true))
-var truncated = batch([e1, e2]); truncated.removeLast(300)
+// Cut inside the second entry (a large one, so the header still fits the shorter file).
+var truncated = batch([e1, VectorFile("good-story-padme").body]); truncated.removeLast(300)
 write("fuzz-batch", "truncated", truncated)
-let yearSchema = Schema(fields: [Schema.Field(id: "year", label: "Year \"quoted\"\t\u{00e9}", kind: .year, min: 1990, required: false)])
-write("fuzz-batch", "year-schema", batch([e1], schema: yearSchema.canonicalJSON()))
+// A document that names an earlier questionnaire beside the current one (a year field whose label
+// needs JSON escapes), at the next serial.
+let yearSchema = Schema(fields: [Schema.Field(id: "year", label: "Year \"quoted\" \u{00e9}", kind: .year, min: 1990, required: false)])
+write("fuzz-batch", "two-questionnaires", batch([e1], document: signedDocument(serial: 4, questionnaires: [.builtIn, yearSchema])))
+// One hex digit of the signature changed: the body decodes, the signature does not verify.
+var badSignature = document
+let digit = badSignature.count - 5
+badSignature[digit] = badSignature[digit] == UInt8(ascii: "0") ? UInt8(ascii: "1") : UInt8(ascii: "0")
+precondition((try? SignedRecipients.parse(badSignature, source: "seed")) == nil, "a changed signature still verifies")
+write("fuzz-batch", "bad-signature", batch([e1], document: badSignature))
+// Signed correctly, but not canonical (a space in the body): refused before the signature counts.
+let body = Array(document.prefix { $0 != 0x0a })
+let serialKey = Array("\"serial\":".utf8)
+let serialAt = (0 ... body.count - serialKey.count).first { body[$0 ..< $0 + serialKey.count].elementsEqual(serialKey) }!
+let spaced = Array(body[..<(serialAt + serialKey.count)]) + [0x20] + Array(body[(serialAt + serialKey.count)...])
+write("fuzz-batch", "document-not-canonical", batch([e1], document: signedAsIs(spaced)))
+
+// Sanity: the good batches read whole (their entries reach the envelope parser), the two with a
+// broken document are refused at the header.
+func readsIntact(_ name: String) -> Bool? {
+    let path = "/tmp/chorus-fuzz-seeds-\(getpid())"
+    let bytes = readFile("\(corpusDir)/fuzz-batch/\(name)")
+    guard let f = fopen(path, "wb") else { fatalError("cannot write \(path)") }
+    _ = bytes.withUnsafeBytes { fwrite($0.baseAddress, 1, bytes.count, f) }
+    fclose(f)
+    defer { unlink(path) }
+    guard let reader = try? BatchReader(path: path), let summary = try? reader.forEach({ _ in }) else { return nil }
+    return summary.isIntact
+}
+for name in ["empty", "one-entry", "three-entries-tombstones", "tombstones-only", "two-questionnaires"] {
+    precondition(readsIntact(name) == true, "batch seed \(name) does not read intact")
+}
+for name in ["bad-entry-skipped", "short-entry-skipped", "hash-mismatch", "truncated"] {
+    precondition(readsIntact(name) == false, "batch seed \(name) reads intact")
+}
+for name in ["bad-signature", "document-not-canonical"] { precondition(readsIntact(name) == nil, "batch seed \(name) is not refused") }
 
 // MARK: fuzz-keyfiles
 
-func secretFile(_ key: UnlockedKey, cost: PasswordHash.Parameters, label: String) -> SecretKeyFile {
+/// A secret key file (FORMAT.md 2.3, version 2) of `secret` (an X25519 secret key, or the Ed25519
+/// seed of an organisation key) with a fixed salt and nonce.
+func secretFile(role: Role, name: String, publicKey: [UInt8], secret: borrowing SecretBytes, cost: PasswordHash.Parameters, label: String) -> SecretKeyFile {
     let salt = Array(BLAKE2b.hash(Array("chorus-fuzz/salt/\(label)".utf8), outputLength: 16))
     let nonce = Array(BLAKE2b.hash(Array("chorus-fuzz/nonce/\(label)".utf8), outputLength: 24))
     let wrap = try! PasswordHash.deriveKey(length: 32, passphrase: SecretBytes(copying: Fuzz.passphrase), salt: salt, parameters: cost)
-    let ad = SecretKeyFile.associatedData(role: key.role, opsLimit: cost.opsLimit, memoryBytes: cost.memoryBytes, salt: salt,
-                                          publicKey: key.publicKey.rawBytes, name: key.name, nonce: nonce)
-    let sealed = try! XChaCha20Poly1305.seal(key.secret.exportSecret(), associatedData: ad, nonce: nonce, key: wrap)
-    return try! SecretKeyFile(role: key.role, opsLimit: cost.opsLimit, memoryBytes: cost.memoryBytes, salt: salt,
-                              publicKey: key.publicKey.rawBytes, name: key.name, nonce: nonce, sealedSecret: sealed)
+    let ad = SecretKeyFile.associatedData(role: role, opsLimit: cost.opsLimit, memoryBytes: cost.memoryBytes, salt: salt,
+                                          publicKey: publicKey, name: name, nonce: nonce)
+    let sealed = try! XChaCha20Poly1305.seal(secret, associatedData: ad, nonce: nonce, key: wrap)
+    return try! SecretKeyFile(role: role, opsLimit: cost.opsLimit, memoryBytes: cost.memoryBytes, salt: salt,
+                              publicKey: publicKey, name: name, nonce: nonce, sealedSecret: sealed)
+}
+func secretFile(_ key: UnlockedKey, cost: PasswordHash.Parameters, label: String) -> SecretKeyFile {
+    secretFile(role: key.role, name: key.name, publicKey: key.publicKey.rawBytes, secret: key.secret.exportSecret(), cost: cost, label: label)
 }
 let skReviewer = secretFile(Fuzz.reviewer, cost: .testOnly, label: "reviewer")
 let skAnalyst = secretFile(Fuzz.analyst, cost: .testOnly, label: "analyst")
 let skModerate = secretFile(Fuzz.reviewer, cost: .moderate, label: "moderate")
+let skOrganisation = secretFile(role: .organisation, name: organisation.name, publicKey: organisation.publicKey.publicKey.rawBytes,
+                                secret: organisation.secret.exportSeed(), cost: .testOnly, label: "organisation")
 // Sanity: the test-cost files unlock with the fixed passphrase.
 for f in [skReviewer, skAnalyst] {
     _ = try! KeyFiles.unlock(Array(f.render().utf8), passphrase: SecretBytes(copying: Fuzz.passphrase), path: "seed")
 }
+_ = try! KeyFiles.unlockOrganisation(Array(skOrganisation.render().utf8), passphrase: SecretBytes(copying: Fuzz.passphrase), path: "seed")
 write("fuzz-keyfiles", "secret-reviewer-test-cost", Array(skReviewer.render().utf8))
 write("fuzz-keyfiles", "secret-analyst-test-cost", Array(skAnalyst.render().utf8))
 write("fuzz-keyfiles", "secret-reviewer-moderate", Array(skModerate.render().utf8))
 write("fuzz-keyfiles", "blob-reviewer-test-cost", skReviewer.blob)
 write("fuzz-keyfiles", "blob-analyst-test-cost", skAnalyst.blob)
+write("fuzz-keyfiles", "secret-organisation-test-cost", Array(skOrganisation.render().utf8))
+write("fuzz-keyfiles", "blob-organisation-test-cost", skOrganisation.blob)
 let r1pub = RecipientKey(role: .reviewer, publicKey: Fuzz.reviewer.publicKey, name: "reviewer-1")
 let a1pub = RecipientKey(role: .analyst, publicKey: Fuzz.analyst.publicKey, name: "analyst-1")
 write("fuzz-keyfiles", "public-reviewer", Array(r1pub.fileText.utf8))
 write("fuzz-keyfiles", "public-analyst", Array(a1pub.fileText.utf8))
-write("fuzz-keyfiles", "public-bare", Array("chorus-pk-reviewer-1:\(Hex.encode(Fuzz.reviewer.publicKey.rawBytes))\n".utf8))
-write("fuzz-keyfiles", "public-comments", Array("# a comment\n#name: x\n\n# chorus public key; name:  \u{00e9}l\u{00e8}ne ; fingerprint: none\nchorus-pk-analyst-1:\(Hex.encode(Fuzz.analyst.publicKey.rawBytes))".utf8))
+write("fuzz-keyfiles", "public-organisation", Array(organisation.publicKey.fileText.utf8))
+write("fuzz-keyfiles", "public-bare", Array("chorus-pk-reviewer-2:\(Hex.encode(Fuzz.reviewer.publicKey.rawBytes))\n".utf8))
+write("fuzz-keyfiles", "public-comments", Array("# a comment\n#name: x\n\n# chorus public key; name:  \u{00e9}l\u{00e8}ne ; fingerprint: none\nchorus-pk-analyst-2:\(Hex.encode(Fuzz.analyst.publicKey.rawBytes))\n".utf8))
+// Refused: a version 1 key line (FORMAT.md 2.2 names the version).
+write("fuzz-keyfiles", "public-version-1", Array("chorus-pk-reviewer-1:\(Hex.encode(Fuzz.reviewer.publicKey.rawBytes))\n".utf8))
+for name in ["public-reviewer", "public-analyst", "public-organisation", "public-bare", "public-comments"] {
+    precondition((try? PublicKeyFile.parse(readFile("\(corpusDir)/fuzz-keyfiles/\(name)"))) != nil, "seed \(name) is not a valid public key file")
+}
+precondition((try? PublicKeyFile.parse(readFile("\(corpusDir)/fuzz-keyfiles/public-version-1"))) == nil, "a version 1 public key file parses")
 
 // MARK: fuzz-schema
+
+let schemaJSON = Schema.builtIn.canonicalJSON()
 
 let builtInLines = "kind=verbal,physical\nsetting=workplace\nperpetrator-role=supervisor\nyear=2019\nreported=no\nconsent=counts-only"
 write("fuzz-schema", "builtin-canonical", schemaJSON + [0] + Array(builtInLines.utf8))
@@ -182,8 +280,11 @@ write("fuzz-schema", "deep", Array(String(repeating: "[", count: 40).utf8))
 
 write("fuzz-answers", "answers-base", baseAnswers)
 write("fuzz-answers", "answers-multi", multiAnswers)
-write("fuzz-answers", "answers-minimal", Array("chorus-answers-1\narrival=2026-11\n".utf8))
-let many = try! AnswersText(arrivalMonth: "1999-01", questionnaire: [UInt8](repeating: 0x5a, count: AnswersText.questionnaireLength), fields: Dictionary(uniqueKeysWithValues: (0 ..< 64).map { ("f\($0)", ["v", "w-\($0)"]) }))
+write("fuzz-answers", "answers-minimal", minimalAnswers)
+// Refused: format 1 (no questionnaire line), and a questionnaire digest one hex digit short.
+write("fuzz-answers", "answers-version-1", Array("chorus-answers-1\narrival=2026-11\nkind=verbal\n".utf8))
+write("fuzz-answers", "answers-questionnaire-short", Array(minimalAnswers.prefix(minimalAnswers.count - 2)) + [0x0a])
+let many = try! AnswersText(arrivalMonth: "2000-01", questionnaire: [UInt8](repeating: 0x5a, count: AnswersText.questionnaireLength), fields: Dictionary(uniqueKeysWithValues: (0 ..< 64).map { ("f\($0)", ["v", "w-\($0)"]) }))
 write("fuzz-answers", "answers-64-fields", many.encoded())
 let receipt = try! Receipt(raw: Array(Fuzz.vectorSeed("receipt/fuzz").prefix(16)))
 write("fuzz-answers", "receipt", Array(receipt.text.utf8))
