@@ -43,7 +43,6 @@ package enum Terminal {
     package static func readSecret(prompt: String) throws(TerminalError) -> SecretBytes? {
         guard let tty = openTTY() else { return nil }
         let fd = tty.raw
-        write(fd, prompt)
         var old = termios()
         let haveAttributes = tcgetattr(fd, &old) == 0
         if haveAttributes {
@@ -58,6 +57,9 @@ package enum Terminal {
             }
             tcsetattr(fd, TCSAFLUSH, &quiet)
         }
+        // The prompt only once echo is off: what is typed in answer to it is never shown, and never
+        // thrown away by the flush above (which drops only what was typed before the prompt).
+        write(fd, prompt)
         defer {
             if haveAttributes {
                 tcsetattr(fd, TCSAFLUSH, &old)
