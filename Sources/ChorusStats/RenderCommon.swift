@@ -24,12 +24,12 @@ extension StatsReport {
     }
 
     /// Several reports in one output (`--by setting --by setting,perpetrator-role`): text
-    /// tables one after another, CSV tables separated by an empty record, a JSON array of the
-    /// reports' objects (always an array, even of one), one HTML page with a section each.
+    /// tables one after another, one long CSV table with a `table` column (``csvLong(_:)``), a JSON
+    /// array of the reports' objects (always an array, even of one), one HTML page with a section each.
     public static func rendered(_ reports: [StatsReport], as format: ReportFormat) -> String {
         switch format {
         case .table: return reports.map { $0.textTable() }.joined(separator: "\n")
-        case .csv: return reports.map { $0.csv() }.joined(separator: "\r\n")
+        case .csv: return csvLong(reports)
         case .json: return JSONValue.array(reports.map(\.jsonValue)).text() + "\n"
         case .html: return html(reports)
         }

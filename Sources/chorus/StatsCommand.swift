@@ -126,7 +126,17 @@ struct StatsCommand: ChorusCommand {
 
         let reports = result.reports
         let text = reports.count == 1 ? reports[0].rendered(as: format) : StatsReport.rendered(reports, as: format)
-        Terminal.write(1, text.hasSuffix("\n") ? text : text + "\n")
+        // (By bytes: "\r\n", CSV's line end, is one Character and would not end with "\n".)
+        Terminal.write(1, text.utf8.last == UInt8(ascii: "\n") ? text : text + "\n")
+        // CSV holds the table only: what the other formats say beside it goes to stderr.
+        if format == .csv {
+            var said = Set<String>()
+            for r in reports {
+                for line in [r.entriesSummary] + r.notes where said.insert(line).inserted {
+                    printErr("chorus: \(reports.count == 1 ? "" : r.title + ": ")\(line)")
+                }
+            }
+        }
 
         let audit = result.jointAudit
         if audit.hidden > 0 || audit.withheld > 0 || audit.timedOut {
