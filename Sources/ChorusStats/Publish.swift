@@ -53,6 +53,14 @@ public struct PublishedDimension: Sendable, Equatable {
     /// The categories were taken from the data (first and last not empty).
     public let rangeFromData: Bool
 
+    /// The label without a closing note in parentheses ("What happened (one or more)" is
+    /// "What happened"): what a heading shows.
+    public var shortLabel: String {
+        guard label.hasSuffix(")"), let open = label.lastIndex(of: "("), open > label.startIndex else { return label }
+        let short = label[..<open].trimmingSuffix(" ")
+        return short.isEmpty ? label : String(short)
+    }
+
     init(_ d: CountTable.Dimension) {
         fieldID = d.fieldID
         label = d.label
@@ -102,6 +110,14 @@ public struct StatsReport: Sendable, Equatable {
 
     public var rowCount: Int { dimensions[0].values.count }
     public var columnCount: Int { dimensions.count == 2 ? dimensions[1].values.count : 1 }
+}
+
+extension Substring {
+    func trimmingSuffix(_ c: Character) -> Substring {
+        var s = self
+        while s.last == c { s = s.dropLast() }
+        return s
+    }
 }
 
 /// What a report says about the release it is part of.

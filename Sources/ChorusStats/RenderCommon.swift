@@ -35,9 +35,16 @@ extension StatsReport {
         }
     }
 
-    /// "Entries by Setting" or "Entries by Setting and Perpetrator role".
+    /// "Entries by Setting" or "Entries by Setting and Perpetrator role": each question's short
+    /// label (``PublishedDimension/shortLabel``).
     public var title: String {
-        "Entries by " + dimensions.map(\.label).joined(separator: " and ")
+        "Entries by " + dimensions.map(\.shortLabel).joined(separator: " and ")
+    }
+
+    /// `count` as a share of the entries, "31%", when both are shown exactly; else "".
+    static func share(_ count: PublishedCount, of entries: PublishedCount) -> String {
+        guard case let .exact(n) = count, case let .exact(total) = entries, total > 0 else { return "" }
+        return String(Int((Double(n) * 100 / Double(total)).rounded())) + "%"
     }
 
     /// The label of a category (`nil` is "not answered").

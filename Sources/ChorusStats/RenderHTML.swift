@@ -126,11 +126,11 @@ extension StatsReport {
         var out = ["<div class=\"table-wrap\">", "<table\(dimensions.count == 2 ? " class=\"crosstab\"" : "")>",
                    "<caption class=\"visually-hidden\">\(Self.escape(title))</caption>", "<thead>"]
         if dimensions.count == 1 {
-            out.append("<tr><th scope=\"col\">\(Self.escape(rows.label))</th><th scope=\"col\">Entries</th></tr>")
+            out.append("<tr><th scope=\"col\">\(Self.escape(rows.label))</th><th scope=\"col\">Entries</th><th scope=\"col\">Share</th></tr>")
             out.append("</thead>")
             out.append("<tbody>")
             for (i, v) in rows.values.enumerated() {
-                out.append("<tr><th scope=\"row\">\(Self.escape(Self.categoryLabel(v)))</th>\(Self.htmlCell(p.cells[i]))</tr>")
+                out.append("<tr><th scope=\"row\">\(Self.escape(Self.categoryLabel(v)))</th>\(Self.htmlCell(p.cells[i]))<td>\(Self.share(p.cells[i], of: p.entries))</td></tr>")
             }
         } else {
             // Column headings are turned on their side so that a table of many categories fits the page.
@@ -152,7 +152,8 @@ extension StatsReport {
         out.append("<tfoot>")
         let totals = dimensions.count == 1 ? [] : p.columnTotals
         out.append("<tr class=\"total\"><th scope=\"row\">\(Self.allLabel)</th>"
-                   + totals.map { Self.htmlCell($0, total: true) }.joined() + Self.htmlCell(p.entries, total: true) + "</tr>")
+                   + totals.map { Self.htmlCell($0, total: true) }.joined() + Self.htmlCell(p.entries, total: true)
+                   + (dimensions.count == 1 ? "<td class=\"total\">\(Self.share(p.entries, of: p.entries))</td>" : "") + "</tr>")
         out.append("</tfoot>")
         out.append("</table>")
         out.append("</div>")

@@ -17,7 +17,14 @@ extension StatsReport {
         lines.append(entriesSummary)
         if case let .published(p) = outcome {
             lines.append("")
-            lines += Self.grid(rows: gridRows(p), totalsFrom: rowCount + 1)
+            var rows = gridRows(p)
+            // A one-field table shows each count's share of the entries beside it.
+            if dimensions.count == 1 {
+                rows[0].append("Share")
+                for i in 0..<rowCount { rows[i + 1].append(Self.share(p.cells[i], of: p.entries)) }
+                rows[rowCount + 1].append(Self.share(p.entries, of: p.entries))
+            }
+            lines += Self.grid(rows: rows, totalsFrom: rowCount + 1)
         }
         lines.append("")
         lines += notes.map { "Note: " + $0 }

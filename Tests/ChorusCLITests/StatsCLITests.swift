@@ -4,10 +4,19 @@ import ChorusFormat
 import Foundation
 import Testing
 
-/// The numbers of a row of `--format table` output whose label is `label`.
+/// The numbers of a row of `--format table` output whose label is `label` (without the share
+/// column of a one-field table: `tableShare` reads it).
 func tableRow(_ out: String, _ label: String) -> [String]? {
     for line in out.split(separator: "\n") where line.hasPrefix(label + " ") {
-        return line.dropFirst(label.count).split(separator: " ").map(String.init)
+        return line.dropFirst(label.count).split(separator: " ").map(String.init).filter { !$0.hasSuffix("%") }
+    }
+    return nil
+}
+
+/// The share column of a row of a one-field `--format table` output, if shown.
+func tableShare(_ out: String, _ label: String) -> String? {
+    for line in out.split(separator: "\n") where line.hasPrefix(label + " ") {
+        return line.split(separator: " ").last.map(String.init).flatMap { $0.hasSuffix("%") ? $0 : nil }
     }
     return nil
 }
@@ -40,6 +49,9 @@ func jsonObject(_ r: Run) throws -> [String: Any] {
         #expect(analyst.problems.isEmpty, "\(analyst.stderr)")
         #expect(tableRow(analyst.stdout, "workplace") == ["8"])
         #expect(tableRow(analyst.stdout, "education") == ["x"])
+        // Shares of the entries beside the counts shown, none beside a hidden one.
+        #expect(tableShare(analyst.stdout, "workplace") == "53%" && tableShare(analyst.stdout, "All") == "100%")
+        #expect(tableShare(analyst.stdout, "education") == nil && tableShare(analyst.stdout, "home") == nil)
         #expect(tableRow(analyst.stdout, "home") == ["<5"])
         #expect(tableRow(analyst.stdout, "All") == ["15"])
         let settings = ["entertainment", "healthcare", "hospitality", "public-space", "online", "other"]
@@ -85,9 +97,9 @@ func jsonObject(_ r: Run) throws -> [String: Any] {
         let html = try cli.run(["stats"] + anaKeyArgs + [fx.batch, "--by", "setting", "--by", "consent", "--format", "html"])
         #expect(html.status == 0, "\(html)")
         #expect(html.stdout.hasPrefix("<!DOCTYPE html>"))
-        #expect(html.stdout.contains("<tr><th scope=\"row\">home</th><td class=\"suppressed\"><abbr title=\"fewer than 5 (hidden)\">&lt;5</abbr></td></tr>"))
-        #expect(html.stdout.contains("<tr><th scope=\"row\">counts-only</th><td class=\"suppressed\"><abbr title=\"5 or more (hidden)\">x</abbr></td></tr>"))
-        #expect(html.stdout.contains("<tr><th scope=\"row\">workplace</th><td>8</td></tr>"))
+        #expect(html.stdout.contains("<tr><th scope=\"row\">home</th><td class=\"suppressed\"><abbr title=\"fewer than 5 (hidden)\">&lt;5</abbr></td><td></td></tr>"))
+        #expect(html.stdout.contains("<tr><th scope=\"row\">counts-only</th><td class=\"suppressed\"><abbr title=\"5 or more (hidden)\">x</abbr></td><td></td></tr>"))
+        #expect(html.stdout.contains("<tr><th scope=\"row\">workplace</th><td>8</td><td>53%</td></tr>"))
         #expect(html.stdout.contains("Hatched cells are hidden counts"))
         #expect(html.stdout.contains("<title>home: fewer than 5 (hidden)</title>"), "the chart marks the hidden bar")
         #expect(html.stdout.contains("<title>counts-only: 5 or more (hidden)</title>"))
@@ -99,7 +111,7 @@ func jsonObject(_ r: Run) throws -> [String: Any] {
         let (cli, fx) = try Fixture.copy()
         let cross = try cli.run(["stats"] + anaKeyArgs + [fx.batch, "--by", "setting,perpetrator-role"])
         #expect(cross.status == 0, "\(cross)")
-        #expect(cross.stdout.hasPrefix("Entries by Where it happened and Who did it (their role)\n"))
+        #expect(cross.stdout.hasPrefix("Entries by Where it happened and Who did it\n"), "headings use the short label")
         #expect(cross.stdout.contains("Where it happened \\ Who did it (their role)  supervisor  colleague"))
         // Column totals are the one-field counts: supervisor, colleague and stranger 5 each.
         let all = try #require(tableRow(cross.stdout, "All"))

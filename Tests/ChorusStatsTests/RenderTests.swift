@@ -17,14 +17,14 @@ import Testing
 
         24 entries.
 
-        Setting         Entries
-        --------------  -------
-        workplace            12
+        Setting         Entries  Share
+        --------------  -------  -----
+        workplace            12    50%
         education            <5
         online               <5
-        (not answered)        9
-        --------------  -------
-        All                  24
+        (not answered)        9    38%
+        --------------  -------  -----
+        All                  24   100%
 
         Note: Counts under 5 are hidden and shown as "<5" (fewer than 5, possibly none).
 
