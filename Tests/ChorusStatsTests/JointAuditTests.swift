@@ -158,15 +158,8 @@ import Testing
         var timedOut = 0
         for _ in 0..<20 {
             let release = try Self.randomRelease(&rng)
-            var recorder = try PopulationRecorder(fields: release.tables.flatMap { $0 })
-            var tabulators = try release.tables.map { try Tabulator(by: $0) }
-            for r in release.records {
-                try recorder.add(r)
-                for i in tabulators.indices { try tabulators[i].add(r) }
-            }
-            let counts = try tabulators.map { try $0.counts() }
-            let alone = try counts.map { try Disclosure.publish($0, policy: try DisclosurePolicy(minCount: release.k)) }
-            let (reports, summary) = JointAudit.protect(Array(zip(counts, alone)), population: try recorder.categories(), minCount: release.k,
+            let (alone, counts, population, _) = try Self.publish(release, joint: false)
+            let (reports, summary) = JointAudit.protect(Array(zip(counts, alone)), population: population, minCount: release.k,
                                                         timeLimitMilliseconds: 0)
             let anyHidden = alone.contains { $0.allCounts.contains(where: \.isSuppressed) }
             if anyHidden {
