@@ -225,7 +225,7 @@ public struct StatsRun {
                 }
             }
             let used = Set((tables + earlier).flatMap { $0.counts.dimensions.map(\.fieldID) })
-            (reports, joint) = JointAudit.protect(tables, earlier: earlier, population: try state.recorder.categories().keeping(used),
+            (reports, joint) = JointAudit.protect(tables, earlier: earlier, population: try state.recorder.categories(binnedBy: state.tabulators).keeping(used),
                                                   minCount: policy.minCount, timeLimitMilliseconds: auditTimeLimitMilliseconds)
         }
         // What the reports cover: a fixed range as given; otherwise the months of the entries

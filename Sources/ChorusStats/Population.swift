@@ -9,8 +9,8 @@
 public struct PopulationRecorder: Sendable {
     /// The distinct fields of the release, in the order first named.
     public let fields: [StatsField]
-    /// One one-field tabulator per field: the same validation and binning as the tables.
-    private var tabulators: [Tabulator]
+    /// One one-field tabulator per field, for its checks of an answer (never filled).
+    private let tabulators: [Tabulator]
     /// Per entry, per field: a single-valued field's raw code (value index, year, month index,
     /// or −1 for not answered); a multi-valued field's bit mask of value indices (0 for not
     /// answered).
@@ -25,27 +25,36 @@ public struct PopulationRecorder: Sendable {
     }
 
     /// Records one entry in every field, or throws without recording anything (the same
-    /// errors as ``Tabulator/add(_:)``).
+    /// checks as ``Tabulator/add(_:)``). Only raw codes are kept; the tables' own tabulators bin
+    /// them at the end (``categories(binnedBy:)``), so nothing is counted twice.
     public mutating func add(_ record: StatsRecord) throws {
         let month = try YearMonth(parsing: record.arrivalMonth)
-        var row: [Int64] = []
-        row.reserveCapacity(fields.count)
-        for (d, t) in tabulators.enumerated() {
-            let raw = try t.rawCodes(field: 0, record: record, month: month)
-            if fields[d].multiValued {
-                row.append(raw == [-1] ? 0 : raw.reduce(Int64(0)) { $0 | Int64(bitPattern: UInt64(1) << UInt64($1)) })
-            } else {
-                row.append(Int64(raw[0]))
+        let before = codes.count
+        do {
+            for (d, t) in tabulators.enumerated() {
+                let raw = try t.rawCodes(field: 0, record: record, month: month)
+                if fields[d].multiValued {
+                    codes.append(raw == [-1] ? 0 : raw.reduce(Int64(0)) { $0 | Int64(bitPattern: UInt64(1) << UInt64($1)) })
+                } else {
+                    codes.append(Int64(raw[0]))
+                }
             }
+        } catch {
+            codes.removeSubrange(before...)
+            throw error
         }
-        for d in tabulators.indices { try tabulators[d].add(record) }
-        codes.append(contentsOf: row)
         count += 1
     }
 
-    /// The recorded entries by category (``CountTable/Dimension`` order, as the tables show them).
-    public func categories() throws -> PopulationCategories {
-        let maps = try tabulators.map { try $0.categories(0) }
+    /// The recorded entries by category, binned as `tables` (tabulators of the same entries that
+    /// between them group by every recorded field) bin them: the same categories the tables show.
+    public func categories(binnedBy tables: [Tabulator]) throws -> PopulationCategories {
+        let maps = try fields.map { field -> (CountTable.Dimension, (Int) -> Int?) in
+            guard let t = tables.first(where: { $0.fields.contains { $0.id == field.id } }), let d = t.fields.firstIndex(where: { $0.id == field.id }) else {
+                throw StatsError.inconsistentCounts("no table groups by '\(field.id)'")
+            }
+            return try t.categories(d)
+        }
         let f = fields.count
         var out = [UInt64](repeating: 0, count: codes.count)
         for i in 0..<count {

@@ -77,7 +77,7 @@ import Testing
         let counts = try tabulators.map { try $0.counts() }
         let policy = try DisclosurePolicy(minCount: release.k)
         let alone = try counts.map { try Disclosure.publish($0, policy: policy) }
-        let population = try recorder.categories()
+        let population = try recorder.categories(binnedBy: tabulators)
         guard joint else { return (alone, counts, population, JointAudit.Summary()) }
         let (reports, summary) = JointAudit.protect(Array(zip(counts, alone)), population: population, minCount: release.k)
         return (reports, counts, population, summary)
