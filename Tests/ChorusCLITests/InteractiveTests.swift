@@ -93,6 +93,14 @@ final class TerminalSession: @unchecked Sendable {
 
     /// Answers the six questions of the built-in questionnaire: kind 1 and 3; setting 1; role 1;
     /// year skipped; reported 2; consent 1.
+    /// `chorus submit --store store` at a terminal, the questions answered, waiting for the story.
+    static func submitUpToTheStory(_ cli: CLI) throws -> TerminalSession {
+        let t = try TerminalSession(cli, "\(CLI.binary) submit --store store")
+        answerTheQuestions(t)
+        t.expect("Ctrl-D")
+        return t
+    }
+
     static func answerTheQuestions(_ t: TerminalSession) {
         for (n, reply) in ["1,3", "1", "1", "", "2", "1"].enumerated() {
             t.expect("(\(n + 1) of 6)")
@@ -113,9 +121,7 @@ final class TerminalSession: @unchecked Sendable {
     @Test func asksEachQuestionThenSealsAfterConfirmation() throws {
         guard Self.haveScript else { return }
         let cli = try CLI.withStore()
-        let t = try TerminalSession(cli, "\(CLI.binary) submit --store store")
-        Self.answerTheQuestions(t)
-        t.expect("Ctrl-D")
+        let t = try Self.submitUpToTheStory(cli)
         t.type("first line of the story\nsecond line\n\u{04}")
         t.expect("Please check everything before it is sealed:")
         t.expect("it begins: \"first line of the story\"")
@@ -163,9 +169,7 @@ final class TerminalSession: @unchecked Sendable {
     @Test func aPastedLineOf20000CharactersIsSealedByteForByte() throws {
         guard Self.haveScript else { return }
         let cli = try CLI.withStore()
-        let t = try TerminalSession(cli, "\(CLI.binary) submit --store store")
-        Self.answerTheQuestions(t)
-        t.expect("Ctrl-D")
+        let t = try Self.submitUpToTheStory(cli)
         let pattern = Array("It happened at the office, ça suffit; ")
         let line = String((0 ..< 20_000).map { pattern[$0 % pattern.count] })
         #expect(line.count == 20_000)
@@ -183,9 +187,7 @@ final class TerminalSession: @unchecked Sendable {
     @Test func declineThenChangeOneAnswerThenSubmitWithoutRetyping() throws {
         guard Self.haveScript else { return }
         let cli = try CLI.withStore()
-        let t = try TerminalSession(cli, "\(CLI.binary) submit --store store")
-        Self.answerTheQuestions(t)
-        t.expect("Ctrl-D")
+        let t = try Self.submitUpToTheStory(cli)
         t.type("a story typed only once\n\u{04}")
         t.expect("What would you like to do?")
         // Discard, then think better of it.
@@ -244,9 +246,7 @@ final class TerminalSession: @unchecked Sendable {
     @Test func discardAsksOnceMoreThenWritesNothing() throws {
         guard Self.haveScript else { return }
         let cli = try CLI.withStore()
-        let t = try TerminalSession(cli, "\(CLI.binary) submit --store store")
-        Self.answerTheQuestions(t)
-        t.expect("Ctrl-D")
+        let t = try Self.submitUpToTheStory(cli)
         t.type("a story I decide not to send\n\u{04}")
         t.expect("What would you like to do?")
         t.type("4\n")
