@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 import PackageDescription
 
 // The modules, from the bottom up; each depends only on modules above it in this list (docs/
@@ -9,11 +9,20 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "chorus", targets: ["chorus"]),
-        .library(name: "ChorusKit", targets: ["ChorusCrypto", "ChorusFormat", "ChorusSystem", "ChorusCore", "ChorusStore", "ChorusStats", "ChorusReading"]),
+        .library(name: "ChorusKit", targets: ["ChorusCrypto", "ChorusFormat", "ChorusSystem", "ChorusCore", "ChorusStore", "ChorusStats", "ChorusReading", "ChorusIntake"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
+        // The intake server (`chorus serve`) and its client (`submit --to`, through Tor's SOCKS port).
+        // Hummingbird's default traits pull in swift-configuration, which nothing here uses.
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
+        .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.0"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         // The C edge: the system libsodium. Only ChorusCrypto imports it.
@@ -39,11 +48,30 @@ let package = Package(
         .target(name: "ChorusStats", dependencies: ["CGLPK", "ChorusCrypto", "ChorusFormat", "ChorusSystem"]),
         // The reading pipelines: the auditor, review and stats runs.
         .target(name: "ChorusReading", dependencies: ["ChorusStore", "ChorusStats", "ChorusCore", "ChorusCrypto", "ChorusFormat", "ChorusSystem"]),
+        // The intake over HTTP: `chorus serve` (the API, the submission page, limits and hygiene) and
+        // the client of `submit --to` and `withdraw --to`.
+        .target(
+            name: "ChorusIntake",
+            dependencies: [
+                "ChorusStore", "ChorusCore", "ChorusCrypto", "ChorusFormat", "ChorusSystem",
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
         .executableTarget(
             name: "chorus",
             dependencies: [
-                "ChorusReading", "ChorusStore", "ChorusStats", "ChorusCore", "ChorusSystem", "ChorusCrypto", "ChorusFormat",
+                "ChorusIntake", "ChorusReading", "ChorusStore", "ChorusStats", "ChorusCore", "ChorusSystem", "ChorusCrypto", "ChorusFormat",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
         // Test-only: regenerates Tests/Vectors reproducibly from fixed keys and seeds.
@@ -78,6 +106,7 @@ let package = Package(
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),
+        .testTarget(name: "ChorusIntakeTests", dependencies: ["ChorusIntake", "ChorusStore", "ChorusCore", "ChorusCrypto", "ChorusFormat", "ChorusSystem", "ChorusTestSupport"]),
         .testTarget(name: "ChorusCLITests", dependencies: ["chorus", "ChorusCore", "ChorusCrypto", "ChorusFormat", "ChorusTestSupport"]),
     ],
     swiftLanguageModes: [.v6]

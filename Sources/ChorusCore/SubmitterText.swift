@@ -33,7 +33,7 @@ public enum SubmitterText {
     }
 
     /// A value as the submitter reads it: `prefer-not-to-say` becomes "prefer not to say".
-    static func shown(_ value: String) -> String { value.replacingDashes() }
+    public static func shown(_ value: String) -> String { value.replacingDashes() }
 
     static func choice(_ number: Int, _ value: String, explanation: String?) -> String {
         var s = "  \(number)) \(shown(value))\n"
@@ -75,7 +75,7 @@ public enum SubmitterText {
     static func yearOutOfRange(_ year: Int, first: Int, last: Int) -> String { "\(year) is not between \(first) and \(last)" }
 
     /// What a choice of the consent question means, for the values Chorus knows.
-    static func explanation(field: String, value: String) -> String? {
+    public static func explanation(field: String, value: String) -> String? {
         guard field == "consent" else { return nil }
         switch value {
         case "counts-only": return "The reviewers read your story, but never quote it. Your answers are only counted with many others."
@@ -86,7 +86,7 @@ public enum SubmitterText {
     }
 
     /// Said before the choices of the consent question: who reads the story.
-    static let consentPreamble = """
+    public static let consentPreamble = """
         Who reads your story: only the reviewers shown at the end, before you submit. They open it on
         their own computer. Analysts see your answers only, never your story, and publish only counts
         of many stories together.
@@ -187,6 +187,33 @@ public enum SubmitterText {
 
     static let notDiscarded = "Nothing was discarded.\n"
 
+    // MARK: The submission page (chorus serve, in a browser)
+
+    /// The page's opening paragraphs. The page is plain HTML; these are plain text, escaped by the page.
+    public static let webIntroduction = [
+        "Tell what happened to you, anonymously.",
+        "Nothing that identifies you is needed: not your name. Please leave out names and details that could point to you or to someone else.",
+        "Nothing is saved until you press the button at the end. Your answers and your story are then sealed (encrypted) on this server, for the reviewers only, and the server keeps only the sealed copy.",
+    ]
+
+    public static func webStoryLabel(maxBytes: Int) -> String {
+        "Your story. It can be as long as you need, up to \(maxBytes) bytes (in English, about as many letters). Line breaks are kept."
+    }
+
+    public static let webOptional = "(you may skip this question)"
+    public static let webSubmit = "Seal and send"
+    public static func webYearHint(first: Int, last: Int) -> String { "A year from \(first) to \(last), in digits." }
+    public static let webNotSent = "Nothing was sent yet. Please check the question named below, then press the button again."
+    public static func webNeedsAnswer(_ label: String) -> String { "\"\(label)\" needs an answer." }
+    public static func webBadYear(_ label: String, first: Int, last: Int) -> String { "\"\(label)\": enter a year from \(first) to \(last), in digits." }
+    public static func webStoryProblem(_ why: String) -> String { "Your story cannot be sent as it is: \(why)." }
+    public static let webNoStory = "Your story is empty; please write it in the box."
+    public static let webSealedHeading = "Your story is sealed and stored."
+    public static let webReceiptIntro = "This is your receipt. It is shown only once, on this page:"
+    public static let webKeepTheReceipt = "Write it down or copy it somewhere private. With it, and only with it, you can withdraw your story later (chorus withdraw, or by asking the organisation). Nobody can find your story from it but you."
+    public static let webBusy = "The server cannot take stories right now. Nothing was saved. Please try again in a few minutes."
+    public static let webOnlyThisPage = "This form was not sent by this server's page. Nothing was saved."
+
     // MARK: The receipt (submit) and withdrawing (withdraw)
 
     public static func sealed(into place: String?) -> String {
@@ -209,6 +236,8 @@ public enum SubmitterText {
     public static let withdrawnFromInbox = "Your story is withdrawn: it was removed from the store's inbox, and any copy of it is skipped wherever stories are read or counted."
     public static let withdrawnFromBatch = "Your story is withdrawn: it was already in a closed batch for the reviewers; from now on it is skipped wherever stories are read or counted."
     public static let alreadyWithdrawn = "This story was already withdrawn; there is nothing more to do."
+    /// `withdraw --to URL`: the server answers alike whether or not the story was there.
+    public static let withdrawnRemotely = "Your story is withdrawn: the server removed it if it was there, and marked it so that any copy is skipped wherever stories are read or counted. (The server answers the same whether or not it had your story, so that a receipt cannot be used to learn anything.)"
 
     // MARK: Endings (error sentences: lowercase, one sentence)
 

@@ -278,6 +278,14 @@ package enum Posix {
 
     /// The type of the file system `path` is on ("tmpfs", "ext4", ...), from /proc/self/mounts (the
     /// Glibc module does not export statfs): the entry with the longest mount point above it.
+    /// The bytes an unprivileged writer may still use on the file system that holds `path`
+    /// (statvfs: f_bavail × f_frsize), or the errno.
+    package static func availableBytes(_ path: String) -> Result<UInt64, Errno> {
+        var st = statvfs()
+        guard retrying({ statvfs(path, &st) }) == 0 else { return .failure(Errno(errno)) }
+        return .success(UInt64(st.f_bavail) &* UInt64(st.f_frsize))
+    }
+
     package static func fileSystemType(of path: String) -> String? {
         guard let resolved = realpath(path, nil) else { return nil }
         let full = String(cString: resolved)

@@ -15,13 +15,13 @@ struct Chorus: ParsableCommand {
             Submitters seal a story and a few answers to the reviewers' public keys; the store keeps only \
             sealed envelopes; reviewers open batches on their own machine; analysts publish counts that \
             never single anyone out. Exit codes follow sysexits: 0 success, 64 usage, 65 bad or tampered \
-            data (the rest of the work still done), 66 missing input, 73 cannot create (e.g. a file that \
-            exists), 74 I/O error, 77 permission (a secret key readable by others, a wrong passphrase).
+            data (the rest of the work still done), 66 missing input, 69 a server unreachable or refusing for now, 73 cannot create (e.g. a file \
+            that exists), 74 I/O error, 76 a server's answer broke the protocol, 77 permission (a secret key readable by others, a wrong passphrase).
             """,
         version: "1.0.0",
         subcommands: [
             InitCommand.self, KeygenCommand.self, KeyCommand.self, RecipientsCommand.self, SubmitCommand.self, WithdrawCommand.self, ImportCommand.self,
-            BatchCommand.self, ReviewCommand.self, StatsCommand.self, VerifyCommand.self,
+            BatchCommand.self, ReviewCommand.self, StatsCommand.self, VerifyCommand.self, ServeCommand.self,
         ]
     )
 

@@ -1,6 +1,7 @@
 import ChorusCore
 import ChorusCrypto
 import ChorusFormat
+import ChorusIntake
 import ChorusReading
 import ChorusStats
 import ChorusStore
@@ -15,12 +16,16 @@ enum ExitStatus: Int32, Sendable {
     case dataError = 65
     /// A named input does not exist.
     case noInput = 66
+    /// A server could not be reached, or refused for now (EX_UNAVAILABLE).
+    case unavailable = 69
     /// Internal error.
     case software = 70
     /// Cannot create an output file.
     case cannotCreate = 73
     /// Reading or writing failed.
     case ioError = 74
+    /// A server's answer broke the protocol (EX_PROTOCOL).
+    case protocolError = 76
     /// Permissions: a key readable by others, a wrong passphrase, a read-only store.
     case permission = 77
 
@@ -76,6 +81,13 @@ enum ExitStatus: Int32, Sendable {
         case let e as StatsError:
             if case .invalidParameter = e { self = .usage } else { self = .software }
         case is EnvelopeError, is FormatError: self = .dataError
+        case let e as IntakeError:
+            switch e.kind {
+            case .usage: self = .usage
+            case .unreachable: self = .unavailable
+            case let .refused(status): self = status >= 500 ? .unavailable : .dataError
+            case .badAnswer: self = .protocolError
+            }
         default: self = .software
         }
     }
@@ -95,6 +107,7 @@ func sentence(for error: Error) -> String {
     case let e as StatsError: return e.description
     case let e as EnvelopeError: return e.description
     case let e as FormatError: return e.description
+    case let e as IntakeError: return e.message
     default: return "unexpected error: \(error)"
     }
 }

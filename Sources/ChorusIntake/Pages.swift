@@ -1,0 +1,142 @@
+import ChorusCore
+import ChorusCrypto
+
+/// The pages of the submission form: plain HTML that works with JavaScript off (no script at all),
+/// with one stylesheet from the same server, readable on a phone (one column, large targets) and
+/// with a screen reader (a fieldset and legend per question, labels on every control). Every text
+/// from outside the code (the questionnaire's labels and values) goes through `escape`.
+public enum Pages {
+    /// The field of the form that carries the story.
+    public static let storyField = "story"
+
+    /// `&`, `<`, `>`, `"` and `'` as character references; everything else as it is.
+    public static func escape(_ text: String) -> String {
+        var out = ""
+        out.reserveCapacity(text.utf8.count)
+        for c in text.unicodeScalars {
+            switch c {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&#39;"
+            default: out.unicodeScalars.append(c)
+            }
+        }
+        return out
+    }
+
+    static func page(title: String, _ body: String) -> String {
+        """
+        <!DOCTYPE html>
+        <html lang="en">
+        <head>
+        <meta charset="utf-8">
+        <meta name="viewport" content="width=device-width, initial-scale=1">
+        <meta name="referrer" content="no-referrer">
+        <title>\(escape(title))</title>
+        <link rel="stylesheet" href="/style.css">
+        </head>
+        <body>
+        <main>
+        \(body)
+        </main>
+        </body>
+        </html>
+
+        """
+    }
+
+    /// What the submitter chose before a form came back with a problem, to fill it in again.
+    public struct Filled: Sendable {
+        public var values: [String: Set<String>] = [:]
+        public var year: [String: String] = [:]
+        public init() {}
+    }
+
+    /// The submission form for `schema`. With `problem`, the sentence shown above it (the form came
+    /// back), `filled` the choices made, and `story` the story as it was sent, filled in again so that
+    /// nothing is lost (a copy outside guarded memory, as the page itself is).
+    public static func form(schema: Schema, maxStoryBytes: Int, currentYear: Int, problem: String? = nil,
+                            filled: Filled = Filled(), story: String? = nil) -> String {
+        var b = "<h1>Chorus</h1>\n"
+        for p in SubmitterText.webIntroduction { b += "<p>\(escape(p))</p>\n" }
+        if let problem {
+            b += "<div class=\"problem\" role=\"alert\"><p>\(escape(SubmitterText.webNotSent))</p><p><strong>\(escape(problem))</strong></p></div>\n"
+        }
+        b += "<form method=\"post\" action=\"/submit\" accept-charset=\"utf-8\" autocomplete=\"off\">\n"
+        for (index, field) in schema.fields.enumerated() {
+            let id = escape(field.id)
+            b += "<fieldset>\n<legend>\(index + 1). \(escape(field.label))"
+            if !field.required { b += " <span class=\"hint\">\(escape(SubmitterText.webOptional))</span>" }
+            b += "</legend>\n"
+            if field.id == "consent" {
+                for line in SubmitterText.consentPreamble.split(separator: "\n\n") {
+                    b += "<p>\(escape(line.split(separator: "\n").joined(separator: " ")))</p>\n"
+                }
+            }
+            switch field.kind {
+            case .single, .multiple:
+                let type = field.kind == .single ? "radio" : "checkbox"
+                let chosen = filled.values[field.id] ?? []
+                for (n, value) in (field.values ?? []).enumerated() {
+                    let control = "f-\(id)-\(n)"
+                    let required = field.required && field.kind == .single && n == 0 ? " required" : ""
+                    let checked = chosen.contains(value) ? " checked" : ""
+                    b += "<div class=\"choice\"><input type=\"\(type)\" id=\"\(control)\" name=\"\(id)\" value=\"\(escape(value))\"\(required)\(checked)>"
+                    b += " <label for=\"\(control)\">\(escape(SubmitterText.shown(value)))"
+                    if let explanation = SubmitterText.explanation(field: field.id, value: value) {
+                        b += "<br><span class=\"hint\">\(escape(explanation))</span>"
+                    }
+                    b += "</label></div>\n"
+                }
+            case .year:
+                let first = field.min ?? Schema.earliestYear
+                let control = "f-\(id)"
+                b += "<label for=\"\(control)\" class=\"hint\">\(escape(SubmitterText.webYearHint(first: first, last: currentYear)))</label>\n"
+                b += "<input type=\"text\" inputmode=\"numeric\" pattern=\"[0-9]{4}\" maxlength=\"4\" size=\"6\" id=\"\(control)\" name=\"\(id)\""
+                b += " value=\"\(escape(filled.year[field.id] ?? ""))\"\(field.required ? " required" : "")>\n"
+            }
+            b += "</fieldset>\n"
+        }
+        b += "<fieldset>\n<legend>\(schema.fields.count + 1). \(escape("Your story"))</legend>\n"
+        b += "<label for=\"f-story\">\(escape(SubmitterText.webStoryLabel(maxBytes: maxStoryBytes)))</label>\n"
+        b += "<textarea id=\"f-story\" name=\"\(storyField)\" rows=\"16\" required>"
+        if let story { b += escape(story) }
+        b += "</textarea>\n</fieldset>\n"
+        b += "<p><button type=\"submit\">\(escape(SubmitterText.webSubmit))</button></p>\n</form>\n"
+        return page(title: "Chorus: tell what happened", b)
+    }
+
+    /// The page that shows the receipt, once.
+    public static func receipt(_ receipt: Receipt) -> String {
+        var b = "<h1>\(escape(SubmitterText.webSealedHeading))</h1>\n"
+        b += "<p>\(escape(SubmitterText.webReceiptIntro))</p>\n"
+        b += "<p class=\"receipt\"><code id=\"receipt\">\(escape(receipt.text))</code></p>\n"
+        b += "<p>\(escape(SubmitterText.webKeepTheReceipt))</p>\n"
+        return page(title: "Chorus: your receipt", b)
+    }
+
+    /// An error page: one heading and one sentence, the same for every visitor.
+    public static func error(status: Int, _ sentence: String) -> String {
+        page(title: "Chorus: \(status)", "<h1>\(escape(Reply.reason(status)))</h1>\n<p>\(escape(sentence))</p>\n")
+    }
+
+    /// The one stylesheet (`GET /style.css`).
+    public static let stylesheet = """
+        body { margin: 0; font: 1.1rem/1.5 system-ui, sans-serif; color: #111; background: #fff; }
+        main { max-width: 40rem; margin: 0 auto; padding: 1rem; }
+        fieldset { border: 1px solid #888; border-radius: 4px; margin: 1.25rem 0; padding: 0.75rem 1rem; }
+        legend { font-weight: bold; padding: 0 0.25rem; }
+        .choice { margin: 0.5rem 0; }
+        .choice input { width: 1.3rem; height: 1.3rem; vertical-align: top; }
+        .hint { color: #444; font-size: 0.95rem; }
+        textarea { width: 100%; box-sizing: border-box; font: inherit; }
+        input[type=text] { font: inherit; }
+        button { font: inherit; padding: 0.6rem 1.2rem; }
+        .problem { border: 2px solid #a00; padding: 0 1rem; margin: 1rem 0; }
+        .receipt code { font-size: 1.4rem; word-break: break-all; }
+        :focus { outline: 3px solid #06c; outline-offset: 2px; }
+
+        """
+}
