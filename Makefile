@@ -8,13 +8,15 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 all: build
 
 # libsodium-dev (and pkg-config to find it), libglpk-dev (GLPK, the joint audit's solver), and for
-# the tests man-db (the man page check) and util-linux's script (pseudo-terminal tests), from Debian's
+# the tests man-db (the man page check), util-linux's script (pseudo-terminal tests) and tor (its
+# --verify-config checks the lines chorus serve --torrc prints; no network is used), from Debian's
 # packages, only when they are missing.
 deps:
 	@if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists libsodium || ! command -v python3 >/dev/null 2>&1 \
-		|| [ ! -f /usr/include/glpk.h ] || ! command -v man >/dev/null 2>&1 || ! command -v script >/dev/null 2>&1; then \
-		echo "make: installing libsodium-dev, libglpk-dev, pkg-config, python3, man-db and bsdutils with apt-get"; \
-		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq libsodium-dev libglpk-dev pkg-config python3 man-db bsdutils; \
+		|| [ ! -f /usr/include/glpk.h ] || ! command -v man >/dev/null 2>&1 || ! command -v script >/dev/null 2>&1 \
+		|| ! command -v tor >/dev/null 2>&1; then \
+		echo "make: installing libsodium-dev, libglpk-dev, pkg-config, python3, man-db, bsdutils and tor with apt-get"; \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq libsodium-dev libglpk-dev pkg-config python3 man-db bsdutils tor; \
 	fi
 
 build: deps
