@@ -93,7 +93,7 @@ struct SecretArguments {
 
     /// The guarded commands, by name.
     static let commands: [String: SecretArguments] = [
-        "submit": SecretArguments(valueOptions: ["--store", "--out", "--recipients", "--org-fingerprint", "--answer", "--file", "--schema"]),
-        "withdraw": SecretArguments(valueOptions: ["--store"], flags: ["--hide-receipt"]),
+        "submit": SecretArguments(valueOptions: ["--store", "--out", "--to", "--proxy", "--recipients", "--org-fingerprint", "--answer", "--file", "--schema"]),
+        "withdraw": SecretArguments(valueOptions: ["--store", "--to", "--proxy"], flags: ["--hide-receipt"]),
     ]
 }

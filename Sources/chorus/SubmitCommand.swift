@@ -2,6 +2,7 @@ import ArgumentParser
 import ChorusCore
 import ChorusCrypto
 import ChorusFormat
+import ChorusIntake
 import ChorusStore
 import ChorusSystem
 
@@ -36,6 +37,12 @@ struct SubmitCommand: ChorusCommand {
     @Option(help: "Write the envelope to this new file instead (to carry and `chorus import` later).")
     var out: String?
 
+    @Option(help: "Send the envelope to the intake server at this address instead (chorus serve; sealed here, only the sealed envelope is sent).")
+    var to: String?
+
+    @Option(help: "With --to: the SOCKS proxy to reach it through, as socks5h://HOST:PORT (Tor: socks5h://127.0.0.1:9050).")
+    var proxy: String?
+
     @Option(help: "Seal to these keys instead: a .pub file, a folder of them, or a signed recipients file (repeatable; needed with --out).")
     var recipients: [String] = []
 
@@ -60,8 +67,13 @@ struct SubmitCommand: ChorusCommand {
         if !stray.isEmpty {
             throw ValidationError(Self.storyRefusal)
         }
-        guard (store == nil) != (out == nil) else { throw ValidationError("say where the envelope goes: --store DIR or --out FILE (one of them)") }
+        guard [store, out, to].compactMap({ $0 }).count == 1 else {
+            throw ValidationError("say where the envelope goes: --store DIR, --to URL or --out FILE (one of them)")
+        }
+        if proxy != nil && to == nil { throw ValidationError("--proxy goes with --to") }
+        if to != nil && !recipients.isEmpty { throw ValidationError("--recipients cannot go with --to: the server hands out the store's signed recipients, checked against the organisation key") }
         if store != nil && schema != nil { throw ValidationError("--schema goes with --out; a store has its own questionnaire") }
+        if to != nil && schema != nil { throw ValidationError("--schema goes with --out; the server's store has its own questionnaire") }
         if out != nil && recipients.isEmpty {
             throw ValidationError("with --out, say whom to seal to: --recipients with the store's signed recipients file (chorus-recipients.signed) or public keys")
         }
@@ -70,9 +82,12 @@ struct SubmitCommand: ChorusCommand {
     func execute() throws {
         // Where it goes, the questionnaire that applies, and who can open it.
         let target: Store? = try store.map { try Store.open(at: $0) }
-        let maxStory = target?.config.maxStoryBytes ?? Story.defaultMaxBytes
+        let remote = try to.map { try Remote(to: $0, proxy: proxy) }
+        defer { remote?.close() }
+        let fetched = try remote?.recipients()
+        let maxStory = target?.config.maxStoryBytes ?? fetched?.maxStoryBytes ?? Story.defaultMaxBytes
         if let out, access(out, F_OK) == 0 { throw SystemError(.alreadyExists, "\(shownPath(out)) already exists; chorus never overwrites a file") }
-        var signed: SignedRecipients? = try target?.requireSignedRecipients()
+        var signed: SignedRecipients? = try target?.requireSignedRecipients() ?? fetched?.signed
         var keys: [RecipientKey] = []
         var byHand: [String] = []
         for path in recipients {
@@ -138,6 +153,8 @@ struct SubmitCommand: ChorusCommand {
             case .duplicate, .withdrawn:
                 throw CoreError(.bug, "an entry with this receipt's id already exists (a one-in-2^128 event); nothing was written, please submit again")
             }
+        } else if let remote {
+            try remote.send(envelope, askToRetry: Terminal.stdinIsTerminal)
         } else if let out {
             // Times zeroed, as in a store: a copied file must not carry when it was made.
             try DurableFile.createExclusive(path: out, contents: envelope, zeroTimes: true)
@@ -146,7 +163,7 @@ struct SubmitCommand: ChorusCommand {
         // Sealed and stored: only now is the organisation key pinned (a failed submit leaves nothing
         // behind). The receipt is out first: a pin that cannot be written must not cost it.
         do { try recordPin?() } catch { printErr("chorus: warning: the organisation key could not be pinned (\(sentence(for: error))); it will be checked again next time") }
-        printErr(SubmitterText.sealed(into: target != nil ? nil : shownPath(out!)))
+        printErr(SubmitterText.sealed(into: out.map(shownPath)))
         printErr(SubmitterText.keepTheReceipt)
     }
 

@@ -17,7 +17,13 @@ struct WithdrawCommand: ChorusCommand {
     )
 
     @Option(help: "The store the story was submitted to.")
-    var store: String
+    var store: String?
+
+    @Option(help: "Or the intake server it was sent to (chorus serve); only the receipt is sent.")
+    var to: String?
+
+    @Option(help: "With --to: the SOCKS proxy to reach it through, as socks5h://HOST:PORT (Tor: socks5h://127.0.0.1:9050).")
+    var proxy: String?
 
     @Flag(name: .customLong("hide-receipt"), help: "At the terminal, do not show the receipt as it is typed (nor read it back after a typo).")
     var hideReceipt = false
@@ -30,10 +36,14 @@ struct WithdrawCommand: ChorusCommand {
     func validate() throws {
         if SecretArguments.onlyNamingAnUnknownOption { return }
         if !stray.isEmpty { throw ValidationError(Self.receiptRefusal) }
+        guard (store == nil) != (to == nil) else { throw ValidationError("say where the story was sent: --store DIR or --to URL (one of them)") }
+        if proxy != nil && to == nil { throw ValidationError("--proxy goes with --to") }
     }
 
     func execute() throws {
-        let target = try Store.open(at: store)
+        let remote = try to.map { try Remote(to: $0, proxy: proxy) }
+        defer { remote?.close() }
+        let target = try store.map { try Store.open(at: $0) }
         let receipt: Receipt
         if Terminal.stdinIsTerminal {
             receipt = try askForReceipt()
@@ -41,6 +51,11 @@ struct WithdrawCommand: ChorusCommand {
             // Into guarded memory: the receipt is the key to withdrawing a story.
             let bytes = try InputFile.readSecret(fd: 0, limit: 1024, path: "from standard input", what: "receipt")
             receipt = try Receipt.parse(bytes.withUnsafeBytes { String(decoding: $0, as: UTF8.self) })
+        }
+        guard let target else {
+            try remote!.withdraw(receipt)
+            printErr(SubmitterText.withdrawnRemotely)
+            return
         }
         switch try target.withdraw(id: receipt.entryID) {
         case .removedFromInbox:
