@@ -203,14 +203,20 @@ public enum SubmitterText {
     public static let webOptional = "(you may skip this question)"
     public static let webSubmit = "Seal and send"
     public static func webYearHint(first: Int, last: Int) -> String { "A year from \(first) to \(last), in digits." }
-    public static let webNotSent = "Nothing was sent yet. Please check the question named below, then press the button again."
+    public static let webNotSent = "Nothing was stored yet. Please check what is named below, then press the button again."
+    /// Said before the choices of the consent question on the page (the page lists the reviewers there).
+    public static let webConsentPreamble = "Who reads your story: only these reviewers, on their own computers, where it is unsealed. Analysts see your answers only, never your story, and publish only counts of many stories together."
     public static func webNeedsAnswer(_ label: String) -> String { "\"\(label)\" needs an answer." }
     public static func webBadYear(_ label: String, first: Int, last: Int) -> String { "\"\(label)\": enter a year from \(first) to \(last), in digits." }
     public static func webStoryProblem(_ why: String) -> String { "Your story cannot be sent as it is: \(why)." }
     public static let webNoStory = "Your story is empty; please write it in the box."
     public static let webSealedHeading = "Your story is sealed and stored."
     public static let webReceiptIntro = "This is your receipt. It is shown only once, on this page:"
-    public static let webKeepTheReceipt = "Write it down or copy it somewhere private. With it, and only with it, you can withdraw your story later (chorus withdraw, or by asking the organisation). Nobody can find your story from it but you."
+    public static let webKeepTheReceipt = "Write it down or copy it somewhere private. With it, and only with it, you can withdraw your story later, on this site's page for withdrawing (/withdraw) or with chorus withdraw."
+    public static let webWithdrawHeading = "Withdraw your story"
+    public static let webWithdrawIntro = "Type the receipt you were given when you sent your story (7 groups of 4 letters and digits; dashes, spaces and case do not matter)."
+    public static let webWithdrawButton = "Withdraw my story"
+    public static let webWithdrawReceiptLabel = "Your receipt"
     public static let webBusy = "The server cannot take stories right now. Nothing was saved. Please try again in a few minutes."
     public static let webOnlyThisPage = "This form was not sent by this server's page. Nothing was saved."
 

@@ -97,18 +97,23 @@ public struct SOCKSProxy: Sendable, Equatable {
 /// logged; redirects are not followed (a server that redirects is refused: the address given is the
 /// one trusted). Each call is bounded: the answer's size and the time to get it.
 public final class IntakeClient: Sendable {
+    public let tries: Int
     public let address: IntakeAddress
     private let client: HTTPClient
     static let silent = Logger(label: "chorus-client", factory: { _ in SwiftLogNoOpLogHandler() })
     /// Seconds for one request, all told (Tor circuits can take a while to build).
     public static let timeoutSeconds: Int64 = 180
 
-    public init(address: IntakeAddress, proxy: SOCKSProxy?) {
+    public init(address: IntakeAddress, proxy: SOCKSProxy?, tries: Int = 3) {
         self.address = address
+        self.tries = tries
         var configuration = HTTPClient.Configuration()
         configuration.redirectConfiguration = .disallow
         configuration.timeout = .init(connect: .seconds(120), read: .seconds(Self.timeoutSeconds))
         configuration.decompression = .disabled
+        // A refused or failed connection is said at once (the client's own loop retries a send), not
+        // retried silently until the timeout.
+        configuration.connectionPool.retryConnectionEstablishment = false
         if let proxy { configuration.proxy = .socksServer(host: proxy.host, port: proxy.port) }
         client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration, backgroundActivityLogger: Self.silent)
     }
@@ -163,32 +168,42 @@ public final class IntakeClient: Sendable {
     /// `GET /v1/recipients`: the signed document's bytes, and the store's story limit when the
     /// server says it.
     public func recipients() async throws(IntakeError) -> (document: [UInt8], maxStoryBytes: Int?) {
-        let answer = try await exchange(.GET, IntakeProtocol.recipientsPath, limit: IntakeProtocol.maxRecipientsBytes)
+        let answer = try await retrying { () async throws(IntakeError) -> Answer in
+            try await exchange(.GET, IntakeProtocol.recipientsPath, limit: IntakeProtocol.maxRecipientsBytes)
+        }
         guard answer.status == 200 else { throw refused(answer, "to give its recipients") }
         let limit = answer.headers[IntakeProtocol.maxStoryHeader].first.flatMap { Int($0) }
         return (answer.body, limit)
     }
 
-    /// `POST /v1/envelopes`, tried up to `tries` times when the connection fails (sending the same
-    /// envelope twice stores it once).
-    public func send(envelope: [UInt8], tries: Int = 3) async throws(IntakeError) {
-        var last: IntakeError? = nil
-        for attempt in 1 ... max(1, tries) {
-            do throws(IntakeError) {
-                let answer = try await exchange(.POST, IntakeProtocol.envelopesPath, body: envelope, contentType: "application/octet-stream", limit: 4096)
-                guard answer.status == 201 else { throw refused(answer, "the sealed story") }
-                return
-            } catch let error where error.kind == .unreachable && attempt < tries {
-                last = error
+    /// Every request of the protocol may be sent again (a second envelope or withdrawal of the
+    /// same entry changes nothing): one whose connection fails is tried up to `tries` times, a few
+    /// seconds apart (Tor circuits fail now and then). An answer, even a refusal, is final.
+    private func retrying(_ request: () async throws(IntakeError) -> Answer) async throws(IntakeError) -> Answer {
+        var attempt = 1
+        while true {
+            do {
+                return try await request()
+            } catch where error.kind == .unreachable && attempt < tries {
                 try? await Task.sleep(for: .seconds(2 * attempt))
+                attempt += 1
             }
         }
-        throw last ?? IntakeError(.unreachable, "cannot reach the server")
+    }
+
+    /// `POST /v1/envelopes`.
+    public func send(envelope: [UInt8]) async throws(IntakeError) {
+        let answer = try await retrying { () async throws(IntakeError) -> Answer in
+            try await exchange(.POST, IntakeProtocol.envelopesPath, body: envelope, contentType: "application/octet-stream", limit: 4096)
+        }
+        guard answer.status == 201 else { throw refused(answer, "the sealed story") }
     }
 
     /// `POST /v1/withdraw` with the receipt's text.
     public func withdraw(receipt: String) async throws(IntakeError) {
-        let answer = try await exchange(.POST, IntakeProtocol.withdrawPath, body: Array(receipt.utf8), contentType: "text/plain; charset=utf-8", limit: 4096)
+        let answer = try await retrying { () async throws(IntakeError) -> Answer in
+            try await exchange(.POST, IntakeProtocol.withdrawPath, body: Array(receipt.utf8), contentType: "text/plain; charset=utf-8", limit: 4096)
+        }
         guard answer.status == 200 else { throw refused(answer, "the withdrawal") }
     }
 }

@@ -87,10 +87,10 @@ struct RequestHandler: Sendable {
         try await writer.write(response: head, body: ResponseBody(byteBuffer: ByteBuffer(bytes: reply.body)))
     }
 
-    enum Route { case form, submit, style, health, recipients, envelopes, withdraw }
+    enum Route { case form, submit, withdrawPage, withdrawForm, style, health, recipients, envelopes, withdraw }
 
     static let routes: [String: (Route, HTTPRequest.Method)] = [
-        "/": (.form, .get), "/submit": (.submit, .post), "/style.css": (.style, .get), "/health": (.health, .get),
+        "/": (.form, .get), "/submit": (.submit, .post), "/withdraw": (.withdrawPage, .get), "/style.css": (.style, .get), "/health": (.health, .get),
         "/v1/recipients": (.recipients, .get), "/v1/envelopes": (.envelopes, .post), "/v1/withdraw": (.withdraw, .post),
     ]
 
@@ -102,10 +102,12 @@ struct RequestHandler: Sendable {
 
     func answer(_ request: Request) async -> Reply {
         let path = request.uri.path
-        guard let (route, method) = Self.routes[path] else { return notFound(path).closingIfBody(request) }
-        guard request.method == method || (method == .get && request.method == .head) else {
+        guard let (found, method) = Self.routes[path] else { return notFound(path).closingIfBody(request) }
+        var route = found
+        if route == .withdrawPage && request.method == .post { route = .withdrawForm }
+        guard request.method == method || (method == .get && request.method == .head) || route == .withdrawForm else {
             var reply = Self.isAPI(path) ? Reply.sentence(405, "use \(method.rawValue) here") : Reply.page(405, Pages.error(status: 405, "This page cannot be used that way."))
-            reply.allow = method == .get ? "GET, HEAD" : method.rawValue
+            reply.allow = route == .withdrawPage ? "GET, HEAD, POST" : method == .get ? "GET, HEAD" : method.rawValue
             return reply.closingIfBody(request)
         }
         switch admission.admit() {
@@ -119,6 +121,14 @@ struct RequestHandler: Sendable {
         defer { admission.release() }
         let now = UTCDate.now()
         switch route {
+        case .withdrawPage:
+            return .page(200, Pages.withdrawForm())
+        case .withdrawForm:
+            switch await collect(request, limit: 4096, page: true) {
+            case let .body(buffer):
+                return await blocking { buffer.withUnsafeReadableBytes { service.withdrawForm(UnsafeMutableRawBufferPointer(mutating: $0)) } }
+            case let .refused(reply): return reply
+            }
         case .style:
             return Reply(status: 200, contentType: "text/css; charset=utf-8", body: Array(Pages.stylesheet.utf8))
         case .form:

@@ -131,11 +131,32 @@ public final class IntakeService: Sendable {
         return .sentence(200, "ok")
     }
 
-    // MARK: The submission form
+    // MARK: The pages
+
+    /// `POST /withdraw`: the receipt typed in the page's one field; the rules of `withdraw` above.
+    public func withdrawForm(_ body: UnsafeMutableRawBufferPointer) -> Reply {
+        defer { body.initializeMemory(as: UInt8.self, repeating: 0) }
+        guard let form = try? FormBody(parsing: UnsafeRawBufferPointer(body), storyField: "receipt"), form.fields.isEmpty,
+              let typed = form.story?.withUnsafeBytes({ String(decoding: $0, as: UTF8.self) })
+        else { return .page(400, Pages.error(status: 400, SubmitterText.webOnlyThisPage)) }
+        let receipt: Receipt
+        do {
+            receipt = try Receipt.parse(typed)
+        } catch {
+            return .page(400, Pages.withdrawForm(problem: (error as? CoreError)?.message ?? "this is not a receipt"))
+        }
+        do {
+            _ = try store.withdraw(id: receipt.entryID)
+            return .page(200, Pages.withdrawn())
+        } catch {
+            return .page(503, Pages.error(status: 503, SubmitterText.webBusy), retryAfter: 300)
+        }
+    }
 
     public func formPage(currentYear: Int) -> Reply {
         guard let signed = try? currentRecipients() else { return .page(503, Pages.error(status: 503, SubmitterText.webBusy), retryAfter: 300) }
-        return .page(200, Pages.form(schema: signed.document.current, maxStoryBytes: maxStoryBytes, currentYear: currentYear))
+        return .page(200, Pages.form(schema: signed.document.current, reviewers: signed.document.recipients, maxStoryBytes: maxStoryBytes,
+                                     currentYear: currentYear))
     }
 
     /// `POST /submit`: the form's answers are checked against the questionnaire, the story with
@@ -170,7 +191,7 @@ public final class IntakeService: Sendable {
         let story = form.story.take()
         func shown(_ story: borrowing SecretBytes) -> String { story.withUnsafeBytes { String(decoding: $0, as: UTF8.self) } }
         func again(_ problem: String, status: Int = 400, story text: String?) -> Reply {
-            .page(status, Pages.form(schema: schema, maxStoryBytes: maxStoryBytes, currentYear: currentYear, problem: problem,
+            .page(status, Pages.form(schema: schema, reviewers: signed.document.recipients, maxStoryBytes: maxStoryBytes, currentYear: currentYear, problem: problem,
                                      filled: filled, story: text), retryAfter: status == 503 ? 300 : nil)
         }
         if let field = schema.fields.first(where: { $0.required && filled.values[$0.id] == nil && (filled.year[$0.id] ?? "").isEmpty }) {

@@ -57,7 +57,7 @@ public enum Pages {
     /// The submission form for `schema`. With `problem`, the sentence shown above it (the form came
     /// back), `filled` the choices made, and `story` the story as it was sent, filled in again so that
     /// nothing is lost (a copy outside guarded memory, as the page itself is).
-    public static func form(schema: Schema, maxStoryBytes: Int, currentYear: Int, problem: String? = nil,
+    public static func form(schema: Schema, reviewers: [RecipientKey], maxStoryBytes: Int, currentYear: Int, problem: String? = nil,
                             filled: Filled = Filled(), story: String? = nil) -> String {
         var b = "<h1>Chorus</h1>\n"
         for p in SubmitterText.webIntroduction { b += "<p>\(escape(p))</p>\n" }
@@ -68,12 +68,16 @@ public enum Pages {
         for (index, field) in schema.fields.enumerated() {
             let id = escape(field.id)
             b += "<fieldset>\n<legend>\(index + 1). \(escape(field.label))"
-            if !field.required { b += " <span class=\"hint\">\(escape(SubmitterText.webOptional))</span>" }
+            if !field.required && !field.label.lowercased().contains("optional") {
+                b += " <span class=\"hint\">\(escape(SubmitterText.webOptional))</span>"
+            }
             b += "</legend>\n"
             if field.id == "consent" {
-                for line in SubmitterText.consentPreamble.split(separator: "\n\n") {
-                    b += "<p>\(escape(line.split(separator: "\n").joined(separator: " ")))</p>\n"
+                b += "<p>\(escape(SubmitterText.webConsentPreamble))</p>\n<ul class=\"reviewers\">\n"
+                for key in reviewers where key.role == .reviewer {
+                    b += "<li>\(escape(key.name ?? "(unnamed)")) <span class=\"hint\">(key \(escape(key.fingerprint)))</span></li>\n"
                 }
+                b += "</ul>\n"
             }
             switch field.kind {
             case .single, .multiple:
@@ -117,6 +121,23 @@ public enum Pages {
         return page(title: "Chorus: your receipt", b)
     }
 
+    /// The page for withdrawing a story with its receipt (`GET /withdraw`), with a problem above
+    /// the form when the receipt typed was not one.
+    public static func withdrawForm(problem: String? = nil) -> String {
+        var b = "<h1>\(escape(SubmitterText.webWithdrawHeading))</h1>\n<p>\(escape(SubmitterText.webWithdrawIntro))</p>\n"
+        if let problem { b += "<div class=\"problem\" role=\"alert\"><p><strong>\(escape(problem))</strong></p></div>\n" }
+        b += "<form method=\"post\" action=\"/withdraw\" accept-charset=\"utf-8\" autocomplete=\"off\">\n"
+        b += "<p><label for=\"f-receipt\">\(escape(SubmitterText.webWithdrawReceiptLabel))</label><br>\n"
+        b += "<input type=\"text\" id=\"f-receipt\" name=\"receipt\" size=\"40\" maxlength=\"100\" autocapitalize=\"characters\" spellcheck=\"false\" required></p>\n"
+        b += "<p><button type=\"submit\">\(escape(SubmitterText.webWithdrawButton))</button></p>\n</form>\n"
+        return page(title: "Chorus: withdraw your story", b)
+    }
+
+    /// The answer to a withdrawal: the same page whether or not the story was there.
+    public static func withdrawn() -> String {
+        page(title: "Chorus: withdrawn", "<h1>\(escape(SubmitterText.webWithdrawHeading))</h1>\n<p>\(escape(SubmitterText.withdrawnRemotely))</p>\n")
+    }
+
     /// An error page: one heading and one sentence, the same for every visitor.
     public static func error(status: Int, _ sentence: String) -> String {
         page(title: "Chorus: \(status)", "<h1>\(escape(Reply.reason(status)))</h1>\n<p>\(escape(sentence))</p>\n")
@@ -128,14 +149,15 @@ public enum Pages {
         main { max-width: 40rem; margin: 0 auto; padding: 1rem; }
         fieldset { border: 1px solid #888; border-radius: 4px; margin: 1.25rem 0; padding: 0.75rem 1rem; }
         legend { font-weight: bold; padding: 0 0.25rem; }
-        .choice { margin: 0.5rem 0; }
-        .choice input { width: 1.3rem; height: 1.3rem; vertical-align: top; }
+        h1 { font-size: clamp(1.5rem, 6vw, 2rem); }
+        .choice { margin: 0.5rem 0; display: flex; align-items: flex-start; gap: 0.5rem; }
+        .choice input { flex: none; width: 1.3rem; height: 1.3rem; margin-top: 0.2rem; }
         .hint { color: #444; font-size: 0.95rem; }
         textarea { width: 100%; box-sizing: border-box; font: inherit; }
         input[type=text] { font: inherit; }
         button { font: inherit; padding: 0.6rem 1.2rem; }
         .problem { border: 2px solid #a00; padding: 0 1rem; margin: 1rem 0; }
-        .receipt code { font-size: 1.4rem; word-break: break-all; }
+        .receipt code { font-size: clamp(1rem, 4.5vw, 1.4rem); white-space: nowrap; }
         :focus { outline: 3px solid #06c; outline-offset: 2px; }
 
         """

@@ -25,8 +25,8 @@ public struct Reply: Sendable, Equatable {
     }
 
     /// A page of the submission form, or an error page for a browser.
-    public static func page(_ status: Int, _ html: String, retryAfter: Int? = nil, close: Bool = false) -> Reply {
-        Reply(status: status, contentType: html, body: Array(html.utf8), retryAfter: retryAfter, close: close)
+    public static func page(_ status: Int, _ page: String, retryAfter: Int? = nil, close: Bool = false) -> Reply {
+        Reply(status: status, contentType: html, body: Array(page.utf8), retryAfter: retryAfter, close: close)
     }
 
     public static func reason(_ status: Int) -> String {

@@ -155,3 +155,84 @@ func formBody(_ pairs: [(String, String)]) -> [UInt8] {
     let allowed = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~")
     return Array(pairs.map { "\($0.0)=\($0.1.addingPercentEncoding(withAllowedCharacters: allowed)!)" }.joined(separator: "&").utf8)
 }
+
+/// A SOCKS5 proxy on loopback (RFC 1928, no authentication, CONNECT only) that sends every
+/// connection to `targetPort` on loopback whatever it was asked for, and records what it was asked:
+/// with socks5h the client hands over the name (address type 3), never an address it resolved.
+final class SOCKSRelay: @unchecked Sendable {
+    private let listener: Int32
+    private(set) var port = 0
+    private let lock = NSLock()
+    private var asked: [String] = []
+    let targetPort: Int
+
+    var requests: [String] { lock.lock(); defer { lock.unlock() }; return asked }
+
+    init(targetPort: Int) throws {
+        self.targetPort = targetPort
+        listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &addr) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, len) == 0 && listen(listener, 16) == 0 && getsockname(listener, $0, &len) == 0 }
+        }
+        guard bound else { throw POSIXError(.EADDRINUSE) }
+        port = Int(UInt16(bigEndian: addr.sin_port))
+        Thread.detachNewThread { [self] in
+            while true {
+                let client = accept(listener, nil, nil)
+                if client < 0 { return }
+                Thread.detachNewThread { self.serve(client) }
+            }
+        }
+    }
+
+    deinit { shutdown(listener, Int32(SHUT_RDWR)); close(listener) }
+
+    private func readExactly(_ fd: Int32, _ n: Int) -> [UInt8]? {
+        var out = [UInt8](repeating: 0, count: n), got = 0
+        while got < n {
+            let r = out[got...].withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if r <= 0 { return nil }
+            got += r
+        }
+        return out
+    }
+
+    private func serve(_ client: Int32) {
+        defer { close(client) }
+        guard let hello = readExactly(client, 2), hello[0] == 5, readExactly(client, Int(hello[1])) != nil else { return }
+        _ = [UInt8]([5, 0]).withUnsafeBytes { send(client, $0.baseAddress, 2, Int32(MSG_NOSIGNAL)) }
+        guard let request = readExactly(client, 4), request[0] == 5, request[1] == 1 else { return }
+        let target: String
+        switch request[3] {
+        case 3:
+            guard let n = readExactly(client, 1), let name = readExactly(client, Int(n[0])), let p = readExactly(client, 2) else { return }
+            target = "name \(String(decoding: name, as: UTF8.self)):\(Int(p[0]) << 8 | Int(p[1]))"
+        case 1:
+            guard let a = readExactly(client, 4), let p = readExactly(client, 2) else { return }
+            target = "address \(a.map(String.init).joined(separator: ".")):\(Int(p[0]) << 8 | Int(p[1]))"
+        default:
+            return
+        }
+        lock.lock(); asked.append(target); lock.unlock()
+        guard let upstream = try? RawConnection(port: targetPort) else { return }
+        _ = [UInt8]([5, 0, 0, 1, 127, 0, 0, 1, 0, 0]).withUnsafeBytes { send(client, $0.baseAddress, 10, Int32(MSG_NOSIGNAL)) }
+        var fds = [pollfd(fd: client, events: Int16(POLLIN), revents: 0), pollfd(fd: upstream.fd, events: Int16(POLLIN), revents: 0)]
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while poll(&fds, 2, 20_000) > 0 {
+            for (i, other) in [(0, upstream.fd), (1, client)] where fds[i].revents != 0 {
+                let n = buffer.withUnsafeMutableBytes { recv(fds[i].fd, $0.baseAddress, $0.count, 0) }
+                if n <= 0 { return }
+                var sent = 0
+                while sent < n {
+                    let w = buffer[sent ..< n].withUnsafeBytes { send(other, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                    if w <= 0 { return }
+                    sent += w
+                }
+            }
+        }
+    }
+}

@@ -56,6 +56,43 @@ import Glibc
         #expect(Set(shown) == [stories[0], stories[2]], "\(shown)")
     }
 
+    @Test func throughASOCKSProxyTheOnionNameIsResolvedByTheProxyNeverHere() throws {
+        let cli = try CLI.withStore()
+        let server = try ServeProcess(cli)
+        let relay = try SOCKSRelay(targetPort: server.port)
+        let onion = "chorusintakexampleexampleexampleexampleexampleexampleexam.onion"
+        let r = try cli.run(["submit", "--to", "http://\(onion)", "--proxy", "socks5h://127.0.0.1:\(relay.port)"] + CLI.answers, stdin: "through Tor")
+        #expect(r.status == 0, "\(r)")
+        #expect(!relay.requests.isEmpty && relay.requests.allSatisfy { $0 == "name \(onion):80" }, "\(relay.requests)")
+        let w = try cli.run(["withdraw", "--to", "http://\(onion)", "--proxy", "socks5h://127.0.0.1:\(relay.port)"], stdin: r.stdout)
+        #expect(w.status == 0, "\(w)")
+        #expect(relay.requests.allSatisfy { $0.hasPrefix("name ") })
+        // An onion address without a proxy, or a proxy that resolves names here, is refused before anything is sent.
+        let direct = try cli.run(["submit", "--to", "http://\(onion)"] + CLI.answers, stdin: "no")
+        #expect(direct.status == 64 && direct.stderr.contains("--proxy socks5h://"), "\(direct)")
+        let local = try cli.run(["submit", "--to", "http://\(onion)", "--proxy", "socks5://127.0.0.1:\(relay.port)"] + CLI.answers, stdin: "no")
+        #expect(local.status == 64, "\(local)")
+        server.stop()
+        #expect(try Self.reviewedStories(cli).isEmpty, "the one story sent was withdrawn")
+    }
+
+    @Test func hostileAddressesAndAnswersAreRefusedByTheClient() throws {
+        let cli = try CLI.withStore()
+        for bad in ["ftp://x", "http://user:pw@127.0.0.1:1", "http://127.0.0.1:99999", "http://127.0.0.1/?q", "http://exa mple", "http://\u{202e}x", "127.0.0.1:80"] {
+            let r = try cli.run(["submit", "--to", bad] + CLI.answers, stdin: "x")
+            #expect(r.status == 64 && !r.stderr.contains("\u{202e}"), "\(bad): \(r)")
+        }
+        for bad in ["socks5h://127.0.0.1", "http://127.0.0.1:9050", "socks5h://u@127.0.0.1:9050", "socks4://127.0.0.1:9050"] {
+            let r = try cli.run(["submit", "--to", "http://127.0.0.1:1", "--proxy", bad] + CLI.answers, stdin: "x")
+            #expect(r.status == 64, "\(bad): \(r)")
+        }
+        // A server that is not a Chorus intake: a recipients document that is not one, or not signed.
+        let fake = try ServeProcess(cli)
+        fake.stop()
+        let gone = try cli.run(["submit", "--to", fake.url] + CLI.answers, stdin: "x")
+        #expect(gone.status == 69 && gone.stdout.isEmpty, "\(gone)")
+    }
+
     @Test func anEnvelopePostedTwiceOrAfterWithdrawalGetsTheSameAnswerAndIsStoredOnce() throws {
         let cli = try CLI.withStore()
         let server = try ServeProcess(cli)
@@ -145,6 +182,9 @@ import Glibc
         }
         // The quota (1) is reached by the first envelope: the same one again is refused like any new one.
         #expect(answers.map(\.status) == [200, 200, 200, 200, 404, 404, 405, 400, 201, 503, 503, 400, 400, 200], "\(answers.map(\.status))")
+        let html = "text/html; charset=utf-8", text = "text/plain; charset=utf-8"
+        let types = [html, "text/css; charset=utf-8", text, "application/json", html, text, html, text, nil, text, html, html, text, html]
+        #expect(answers.map { $0.header("Content-Type") } == types, "\(answers.map { $0.header("Content-Type") ?? "-" })")
         for a in answers {
             for (name, value) in Self.hygiene { #expect(a.header(name) == value, "\(name) on \(a)") }
             #expect(a.header("Permissions-Policy")?.contains("camera=()") == true)
@@ -173,8 +213,17 @@ import Glibc
         let again = try #require(try http(server.port, "POST", "/submit", body: formBody([("kind", "verbal"), ("story", "kept <b>safe</b>")])))
         #expect(again.status == 400 && again.text.contains("needs an answer") && again.text.contains("kept &lt;b&gt;safe&lt;/b&gt;"), "\(again)")
         #expect(Self.inbox(cli).isEmpty)
-        let w = try cli.run(["withdraw", "--to", server.url], stdin: receipt)
-        #expect(w.status == 0, "\(w)")
+        // Withdrawing on the page: a typo is said on the form again; the receipt withdraws it.
+        let page0 = try #require(try http(server.port, "GET", "/withdraw"))
+        #expect(page0.status == 200 && page0.text.contains("name=\"receipt\""))
+        let typo = try #require(try http(server.port, "POST", "/withdraw", body: formBody([("receipt", String(receipt.dropLast()) + "0")])))
+        #expect(typo.status == 400 && typo.text.contains("typo") && typo.text.contains("name=\"receipt\""), "\(typo)")
+        let done = try #require(try http(server.port, "POST", "/withdraw", body: formBody([("receipt", receipt.lowercased())])))
+        #expect(done.status == 200 && done.text.contains("withdrawn"), "\(done)")
+        // The same page for a receipt this server never saw.
+        let elsewhere = try cli.run(["submit", "--out", "never-sent", "--recipients", "store/chorus-recipients.signed"] + CLI.answers, stdin: "kept")
+        let never = try #require(try http(server.port, "POST", "/withdraw", body: formBody([("receipt", elsewhere.stdout.trimmingCharacters(in: .newlines))])))
+        #expect(never.status == done.status && never.body == done.body)
         server.stop()
         #expect(try Self.reviewedStories(cli).isEmpty)
     }
