@@ -314,8 +314,13 @@ def run(chorus, root, shots):
             check(driver.current_url.rstrip("/") == server.base and driver.find_elements(By.ID, "f-story"),
                   f"with {what}, the browser left the form (now at {driver.current_url})")
             names = sorted({e.get_attribute("name") for e in invalid})
-            check(names == (["reported"] if skipped else ["story"]),
-                  f"with {what}, the invalid fields are {names}")
+            expected = ["reported"] if skipped else ["story"]
+            check(names == expected, f"with {what}, the invalid fields are {names}")
+            # The browser's interactive validation, which cancels the submission, focuses the first
+            # invalid field: the sign that the form was checked and not sent.
+            focused = driver.switch_to.active_element.get_attribute("name")
+            check(focused == expected[0], f"with {what}, the focus is on {focused!r}, not on the invalid field "
+                  f"{expected[0]!r}: the browser's validation did not stop the form")
             check(store.inbox() == [], f"with {what}, the store's inbox holds {store.inbox()}")
             step(f"with {what}, the browser does not send the form (invalid: {', '.join(names)}); the inbox is empty")
 
@@ -349,7 +354,8 @@ def run(chorus, root, shots):
         receipt = driver.find_element(By.ID, "receipt").text.strip()
         check(RECEIPT.match(receipt), f"the receipt {receipt!r} is not 7 groups of 4 letters or digits")
         check(driver.find_element(By.ID, "receipt").tag_name == "code", "the receipt is not in a <code>")
-        check(len(store.inbox()) == 1, f"after sending, the store's inbox holds {store.inbox()}")
+        # Exactly one: none of the forms the browser stopped, nor the one sent back, reached the store.
+        check(len(store.inbox()) == 1, f"after sending, the store's inbox holds {store.inbox()}, not 1 entry")
         step(f"the receipt page shows {receipt[:4]}-…; the inbox holds 1 entry")
         if shots:
             form.full_screenshot(shots / "receipt.png")
