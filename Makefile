@@ -3,7 +3,7 @@ SWIFT ?= swift
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all deps build release test demo report-png vectors vectors-check layers sanitize clean
-.PHONY: install install-check
+.PHONY: install install-check browser-check
 
 all: build
 
@@ -51,6 +51,7 @@ test: deps
 	$(SWIFT) test
 	$(MAKE) vectors-check
 	$(MAKE) install-check
+	$(MAKE) browser-check
 
 # No module imports one above it in the graph of docs/ARCHITECTURE.md (and the check itself works);
 # every test SECURITY.md cites as the proof of a promise exists.
@@ -67,6 +68,17 @@ demo: build
 # Renders an HTML report with headless Chromium (installed from Debian when missing) to a PNG.
 report-png: build
 	bash scripts/render-report.sh
+
+# The submission form of chorus serve in headless Chromium with JavaScript off: filled in by clicks
+# and typing, sent, and the story and answers read back with chorus review (Tests/Browser). Chromium
+# and its driver come from Debian's packages, Selenium from PyPI, each only when missing.
+browser-check:
+	@if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then \
+		echo "make: installing chromium and chromium-driver with apt-get"; \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium chromium-driver; \
+	fi
+	@python3 -c 'import selenium' 2>/dev/null || { echo "make: installing selenium with pip"; python3 -m pip install -q selenium; }
+	python3 Tests/Browser/form_test.py .build/debug/chorus
 
 # Rewrites Tests/ChorusCoreTests/Vectors from fixed keys and seeds.
 vectors: deps
