@@ -106,7 +106,13 @@ let package = Package(
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),
-        .testTarget(name: "ChorusIntakeTests", dependencies: ["ChorusIntake", "ChorusStore", "ChorusCore", "ChorusCrypto", "ChorusFormat", "ChorusSystem", "ChorusTestSupport"]),
+        .testTarget(
+            name: "ChorusIntakeTests",
+            dependencies: [
+                "ChorusIntake", "ChorusStore", "ChorusCore", "ChorusCrypto", "ChorusFormat", "ChorusSystem", "ChorusTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
         .testTarget(name: "ChorusCLITests", dependencies: ["chorus", "ChorusCore", "ChorusCrypto", "ChorusFormat", "ChorusTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
