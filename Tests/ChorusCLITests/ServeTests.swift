@@ -93,6 +93,24 @@ import Glibc
         #expect(gone.status == 69 && gone.stdout.isEmpty, "\(gone)")
     }
 
+    @Test func aRecipientAddedWhileTheServerRunsIsHandedOutWithoutARestartAndAnUnsignedStoreIsRefused() throws {
+        let cli = try CLI.withStore()
+        let server = try ServeProcess(cli)
+        try cli.makeKeys(reviewer: "rev2", analyst: nil)
+        try cli.signRecipients("store", ["Keys/rev2.pub"])
+        let r = try cli.run(["submit", "--to", server.url] + CLI.answers, stdin: "to three keys")
+        #expect(r.status == 0 && r.stderr.contains("Sealing to 3 recipients") && r.stderr.contains("rev2"), "\(r)")
+        // A recipients file that no longer checks out (copied from elsewhere, edited) is never handed out.
+        var signed = try cli.read("store/chorus-recipients.signed")
+        signed[signed.count / 2] ^= 1
+        try cli.write("store/chorus-recipients.signed", bytes: signed)
+        #expect(try http(server.port, "GET", "/v1/recipients")?.status == 503)
+        #expect(try http(server.port, "GET", "/")?.status == 503)
+        let refused = try cli.run(["submit", "--to", server.url] + CLI.answers, stdin: "not sealed")
+        #expect(refused.status == 69, "\(refused)")
+        server.stop()
+    }
+
     @Test func anEnvelopePostedTwiceOrAfterWithdrawalGetsTheSameAnswerAndIsStoredOnce() throws {
         let cli = try CLI.withStore()
         let server = try ServeProcess(cli)
