@@ -1,5 +1,6 @@
 import ChorusCore
 import ChorusCrypto
+import ChorusSystem
 
 /// The pages of the submission form: plain HTML that works with JavaScript off (no script at all),
 /// with one stylesheet from the same server, readable on a phone (one column, large targets) and
@@ -10,21 +11,7 @@ public enum Pages {
     public static let storyField = "story"
 
     /// `&`, `<`, `>`, `"` and `'` as character references; everything else as it is.
-    public static func escape(_ text: String) -> String {
-        var out = ""
-        out.reserveCapacity(text.utf8.count)
-        for c in text.unicodeScalars {
-            switch c {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.unicodeScalars.append(c)
-            }
-        }
-        return out
-    }
+    public static func escape(_ text: String) -> String { htmlEscaped(text) }
 
     static func page(title: String, _ body: String) -> String {
         """

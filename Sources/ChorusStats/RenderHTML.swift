@@ -1,3 +1,5 @@
+import ChorusSystem
+
 extension StatsReport {
     /// One self-contained HTML page: no script, no external file or font, inline CSS with a
     /// print stylesheet, and a Content-Security-Policy that forbids loading anything, so even a
@@ -98,21 +100,7 @@ extension StatsReport {
     """
 
     /// Escapes `&`, `<`, `>`, `"` and `'` for HTML text and attribute values.
-    static func escape(_ s: String) -> String {
-        var out = ""
-        out.reserveCapacity(s.count)
-        for ch in s.unicodeScalars {
-            switch ch {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.unicodeScalars.append(ch)
-            }
-        }
-        return out
-    }
+    static func escape(_ s: String) -> String { htmlEscaped(s) }
 
     private static func htmlCell(_ c: PublishedCount, total: Bool = false) -> String {
         let cls = [total ? "total" : nil, c.isSuppressed ? "suppressed" : nil].compactMap { $0 }

@@ -63,3 +63,21 @@ public func escapedScalar(_ u: Unicode.Scalar) -> String {
     let hex = String(u.value, radix: 16, uppercase: true)
     return "\\u{" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex + "}"
 }
+
+/// `&`, `<`, `>`, `"` and `'` as character references, everything else as it is: safe in HTML text
+/// and in quoted attribute values (the HTML report and the intake's pages).
+public func htmlEscaped(_ s: String) -> String {
+    var out = ""
+    out.reserveCapacity(s.utf8.count)
+    for ch in s.unicodeScalars {
+        switch ch {
+        case "&": out += "&amp;"
+        case "<": out += "&lt;"
+        case ">": out += "&gt;"
+        case "\"": out += "&quot;"
+        case "'": out += "&#39;"
+        default: out.unicodeScalars.append(ch)
+        }
+    }
+    return out
+}
