@@ -50,6 +50,19 @@ done
 echo "submitted $(wc -l < receipts.txt) stories; the store holds only sealed envelopes named by a hash:"
 ls store/inbox | sed -n 1,3p; echo "..."
 
+say "3b. The intake server on loopback (behind Tor in a deployment: chorus serve --torrc prints the lines)"
+"$chorus" serve --store store --listen 127.0.0.1:0 2> serve.err &
+serve_pid=$!
+for _ in $(seq 1 100); do grep -q 'listening on' serve.err 2>/dev/null && break; sleep 0.1; done
+url=$(grep -o 'http://127.0.0.1:[0-9]*' serve.err | head -n 1)
+head -n 1 serve.err
+printf 'A story sent to the intake server: sealed here, only the envelope crossed the network.\n' \
+  | "$chorus" submit --to "$url" --answer kind=online --answer setting=online --answer perpetrator-role=stranger \
+      --answer reported=no --answer consent=counts-only 2>/dev/null >> receipts.txt
+echo "sent one story to $url/v1/envelopes; the form for a browser is $url/"
+kill -TERM "$serve_pid"; wait "$serve_pid" 2>/dev/null || true
+tail -n 1 serve.err
+
 say "4. The operator closes the inbox into one shuffled batch"
 batch=$("$chorus" batch --store store)
 echo "$batch"
