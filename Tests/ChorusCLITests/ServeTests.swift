@@ -301,6 +301,9 @@ import Glibc
         let cli = try CLI.withStore()
         let before = Set(cli.allFiles(under: cli.dir))
         let server = try ServeProcess(cli)
+        // Hardened as every command is: no core file, private files.
+        let view = ProcView(pid: server.process.processIdentifier)
+        #expect(view.coreLimits == ["0", "0"] && view.field("Umask") == "0077", "\(view.coreLimits) \(view.field("Umask") ?? "-")")
         let env = try Self.envelope(cli, "leave no trace", name: "e")
         _ = try http(server.port, "POST", "/v1/envelopes", body: env, headers: ["User-Agent: Tor-Browser-Fingerprint/1.0", "X-Forwarded-For: 203.0.113.9"])
         _ = try http(server.port, "POST", "/submit", body: formBody(Self.answerPairs + [("story", "from the form")]), headers: ["User-Agent: Tor-Browser-Fingerprint/1.0"])
