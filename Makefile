@@ -3,7 +3,7 @@ SWIFT ?= swift
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all deps build release test demo report-png vectors vectors-check layers sanitize clean
-.PHONY: install install-check
+.PHONY: install install-check serve-crash-check
 
 all: build
 
@@ -51,6 +51,7 @@ test: deps
 	$(SWIFT) test
 	$(MAKE) vectors-check
 	$(MAKE) install-check
+	$(MAKE) serve-crash-check
 
 # No module imports one above it in the graph of docs/ARCHITECTURE.md (and the check itself works);
 # every test SECURITY.md cites as the proof of a promise exists.
@@ -86,6 +87,11 @@ sanitize: deps
 	@mkdir -p .build-asan && printf '$(LSAN_TOOLCHAIN)' > .build-asan/lsan-toolchain.supp
 	LSAN_OPTIONS=suppressions=$(CURDIR)/.build-asan/lsan-toolchain.supp $(SWIFT) test --sanitize=address --scratch-path .build-asan
 	$(SWIFT) test --sanitize=thread --scratch-path .build-tsan
+
+# chorus serve SIGKILLed while 200 envelopes are posted, 20 times: every 201 is in the inbox byte
+# for byte, nothing else is, and chorus verify passes (Tests/Crash/serve_crash.py).
+serve-crash-check:
+	python3 Tests/Crash/serve_crash.py .build/debug/chorus
 
 clean:
 	rm -rf .build .build-release
