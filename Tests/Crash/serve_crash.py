@@ -191,7 +191,12 @@ def main():
         ok201 = [batch[i][0] for i, res in enumerate(outcomes) if res and res[0] == "201"]
         others = {}
         for res in outcomes:
-            key = "no answer" if res is None else ("201" if res[0] == "201" else res[0])
+            if res is None:
+                key = "no answer"
+            elif res[0] == "error":  # the kind of failure: the exception's name, or where the answer broke off
+                key = "error " + (res[1].split(":")[0] if not res[1].startswith("closed") else "closed before an answer")
+            else:
+                key = res[0]
             if key != "201":
                 others[key] = others.get(key, 0) + 1
         if any(res is None for res in outcomes):
