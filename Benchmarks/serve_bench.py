@@ -127,7 +127,9 @@ def hwm(pid):
 def load(port, which):
     p = subprocess.run([os.path.join(bindir, "post_load"), str(port), str(CONNECTIONS), lists[which]],
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    figures = dict(kv.split("=", 1) for kv in p.stdout.split())
+    line, _, figures_first_other = p.stdout.strip().partition(" first_other=")
+    figures = dict(kv.split("=", 1) for kv in line.split())
+    figures["first_other"] = figures_first_other
     for k in ("posts", "accepted", "other", "errors", "reconnects"):
         figures[k] = int(figures.get(k, 0))
     for k in ("seconds", "per_second", "p50_ms", "p99_ms", "max_ms", "cpu_seconds"):
@@ -161,7 +163,9 @@ for r in range(runs):
             say(f"-- serve, round {r + 1}: {figures['accepted']:,} accepted in {figures['seconds']:.3f} s "
                 f"({figures['per_second']:.0f}/s), p50 {figures['p50_ms']:.2f} ms, p99 {figures['p99_ms']:.2f} ms, "
                 f"VmHWM {figures['vmhwm_kib']} KiB, server CPU {figures['server_cpu_seconds']:.2f} s, "
-                f"load generator CPU {figures['cpu_seconds']:.2f} s, inbox {figures['inbox']:,}")
+                f"load generator CPU {figures['cpu_seconds']:.2f} s, inbox {figures['inbox']:,}; other answers "
+                f"{figures['other']} (first: {figures['first_other']}), connection errors {figures['errors']}, "
+                f"reconnects {figures['reconnects']}")
         else:
             dest = os.path.join(work, "ref")
             subprocess.run(["rm", "-rf", dest], check=True)
