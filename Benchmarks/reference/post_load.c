@@ -11,7 +11,8 @@
  * status), errors (connection failures), reconnects, seconds (first send to last answer),
  * per_second (accepted / seconds), p50_ms, p99_ms, max_ms (latency from the first byte sent to the
  * last byte of the answer), cpu_seconds (this process's user + system time, to show that the
- * generator is not the limit), first_other (the status line of the first non-201 answer).
+ * generator is not the limit), first_other (the status line and the start of the body of the first
+ * non-201 answer; always last on the line).
  *
  * Build: cc -O2 -o post_load post_load.c -lpthread
  */
@@ -38,7 +39,7 @@ static char **bodies;
 static size_t *sizes;
 static double *latency;
 static atomic_size_t next_index, accepted, other, errors, reconnects;
-static char first_other[128];
+static char first_other[300];
 static pthread_mutex_t first_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static double now(void) {
@@ -75,7 +76,7 @@ static int send_all(int fd, struct iovec *iov, int n) {
 }
 
 /* Reads one answer; returns its status code (0 on a broken connection) and sets *close_after. */
-static int read_answer(int fd, char *buf, size_t cap, int *close_after, char *status_line) {
+static int read_answer(int fd, char *buf, size_t cap, int *close_after, char *status_line, char *body_start) {
     size_t have = 0;
     char *end = NULL;
     while (!end) {
@@ -103,6 +104,9 @@ static int read_answer(int fd, char *buf, size_t cap, int *close_after, char *st
         line = e + 2;
     }
     size_t body = have - head;
+    size_t keep = body < 127 ? body : 127;
+    memcpy(body_start, buf + head, keep);
+    body_start[keep] = 0;
     while ((long)body < length) {
         ssize_t r = read(fd, buf, cap);
         if (r <= 0) return 0;
@@ -113,7 +117,7 @@ static int read_answer(int fd, char *buf, size_t cap, int *close_after, char *st
 
 static void *worker(void *unused) {
     (void)unused;
-    char buf[65536], header[256], status[128];
+    char buf[65536], header[256], status[128], body_start[128];
     int fd = -1, dialed = 0;
     for (;;) {
         size_t i = atomic_fetch_add(&next_index, 1);
@@ -130,7 +134,7 @@ static void *worker(void *unused) {
             struct iovec iov[2] = {{header, hl}, {bodies[i], sizes[i]}};
             double t0 = now();
             int close_after = 0;
-            int code = send_all(fd, iov, 2) == 0 ? read_answer(fd, buf, sizeof buf, &close_after, status) : 0;
+            int code = send_all(fd, iov, 2) == 0 ? read_answer(fd, buf, sizeof buf, &close_after, status, body_start) : 0;
             if (code == 0) {
                 /* A keep-alive connection the server closed between two requests: once more on a new one. */
                 close(fd);
@@ -145,7 +149,8 @@ static void *worker(void *unused) {
             } else {
                 if (atomic_fetch_add(&other, 1) == 0) {
                     pthread_mutex_lock(&first_lock);
-                    snprintf(first_other, sizeof first_other, "%s", status);
+                    for (char *c = body_start; *c; c++) if (*c == '\n' || *c == '\r') *c = ' ';
+                    snprintf(first_other, sizeof first_other, "%s: %s", status, body_start);
                     pthread_mutex_unlock(&first_lock);
                 }
             }
