@@ -8,7 +8,9 @@ organisation and a reviewer key, a store, and rounds x posts distinct envelopes 
 envelopes.py; every post is new to the store, so none takes the duplicate path). Each round starts
 `chorus serve` on that one store, sends its posts at once (one thread and one connection each,
 `Connection: close`), and SIGKILLs the server once a random number of them (0 to posts) have a
-complete `HTTP/1.1 201` answer, with the others in flight. Then:
+complete `HTTP/1.1 201` answer or are in the inbox (whichever the test sees first), with the others
+in flight (when the target is high the server may have answered all of them first; the round's line
+says so: "answered 201: 200"). Then:
 
   - every envelope answered 201 is in store/inbox, byte for byte;
   - every file in store/inbox is one of the posted envelopes, whole, under its own id;
@@ -99,10 +101,17 @@ def post(port, body, timeout=20):
 
 
 def one_round(n, chorus, store, env, cwd, batch, kill_after, results_log):
+    """Posts the batch; SIGKILLs the server once kill_after posts are answered 201 or kill_after new
+    entries are in the inbox, whichever the test sees first (the clients read their answers later than
+    the server sends them, so the inbox is watched too, to kill while posts are still in flight).
+    Returns the outcomes, the 201 answers counted when the kill was sent, and what triggered it."""
+    inbox = os.path.join(store, "inbox")
+    before = len(os.listdir(inbox))
     proc, port = start_server(chorus, store, env, cwd, os.path.join(cwd, f"serve-{n}.log"))
     outcomes = [None] * len(batch)
     answered = [0]
     killed_at = [None]
+    trigger = ["answers"]
     cond = threading.Condition()
     go = threading.Barrier(len(batch) + 1)
 
@@ -128,12 +137,22 @@ def one_round(n, chorus, store, env, cwd, batch, kill_after, results_log):
     if kill_after == 0:
         with cond:
             kill()
+    while killed_at[0] is None and any(t.is_alive() for t in threads):
+        if len(os.listdir(inbox)) - before >= kill_after:
+            with cond:
+                if killed_at[0] is None:
+                    trigger[0] = "inbox"
+                kill()
+            break
+        time.sleep(0.001)
     for t in threads:
         t.join(60)
     with cond:
+        if killed_at[0] is None:
+            trigger[0] = "all answered"
         kill()  # all answered before the target (when it is the number of posts): kill now
     proc.wait()
-    return outcomes, killed_at[0]
+    return outcomes, killed_at[0], trigger[0]
 
 
 def main():
@@ -185,7 +204,7 @@ def main():
         kill_after = rng.randint(0, o.posts)
         before = set(os.listdir(inbox))
         round_started = time.monotonic()
-        outcomes, killed_after = one_round(r, chorus, store, env, work, batch, kill_after, None)
+        outcomes, killed_after, trigger = one_round(r, chorus, store, env, work, batch, kill_after, None)
         posting = time.monotonic() - round_started
         problems = []
         ok201 = [batch[i][0] for i, res in enumerate(outcomes) if res and res[0] == "201"]
@@ -232,7 +251,7 @@ def main():
         total_201 += len(ok201)
         status = "ok" if not problems else "FAILED"
         other_text = ", ".join(f"{k}: {v}" for k, v in sorted(others.items())) or "none"
-        print(f"round {r + 1:2d}: killed after {killed_after} answers (target {kill_after}); answered 201: {len(ok201)}; "
+        print(f"round {r + 1:2d}: killed after {killed_after} answers (target {kill_after}, reached by {trigger}); answered 201: {len(ok201)}; "
               f"stored: {stored_new} ({unanswered_stored} of them unanswered); other outcomes: {other_text}; "
               f"tmp leftovers: {len(leftovers)}; verify: {verify_line}; "
               f"{posting:.1f} s + {time.monotonic() - round_started - posting:.1f} s of checks - {status}", flush=True)
