@@ -24,6 +24,7 @@ import sys
 import time
 
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.dont_write_bytecode = True  # no __pycache__ in the work tree
 sys.path.insert(0, os.path.join(root, "Tests", "Crash"))
 import envelopes  # noqa: E402
 
