@@ -3,7 +3,7 @@ SWIFT ?= swift
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all deps build release test demo report-png vectors vectors-check layers sanitize clean
-.PHONY: install install-check browser-check
+.PHONY: install install-check browser-check serve-crash-check
 
 all: build
 
@@ -44,13 +44,15 @@ install-check:
 	sh scripts/check-install.sh "$(SWIFT)"
 
 # The whole suite: the module graph, unit tests, envelope vectors, end-to-end tests of the chorus
-# binary, and a check that the committed vectors are exactly what the generator makes.
+# binary (chorus serve over loopback HTTP among them), a check that the committed vectors are exactly
+# what the generator makes, the install, the kill -9 loop of chorus serve, and the form in a browser.
 test: deps
 	$(MAKE) layers
 	$(SWIFT) build --build-tests
 	$(SWIFT) test
 	$(MAKE) vectors-check
 	$(MAKE) install-check
+	$(MAKE) serve-crash-check
 	$(MAKE) browser-check
 
 # No module imports one above it in the graph of docs/ARCHITECTURE.md (and the check itself works);
@@ -98,6 +100,11 @@ sanitize: deps
 	@mkdir -p .build-asan && printf '$(LSAN_TOOLCHAIN)' > .build-asan/lsan-toolchain.supp
 	LSAN_OPTIONS=suppressions=$(CURDIR)/.build-asan/lsan-toolchain.supp $(SWIFT) test --sanitize=address --scratch-path .build-asan
 	$(SWIFT) test --sanitize=thread --scratch-path .build-tsan
+
+# chorus serve SIGKILLed while 200 envelopes are posted, 20 times: every 201 is in the inbox byte
+# for byte, nothing else is, and chorus verify passes (Tests/Crash/serve_crash.py).
+serve-crash-check:
+	python3 Tests/Crash/serve_crash.py .build/debug/chorus
 
 clean:
 	rm -rf .build .build-release

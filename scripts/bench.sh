@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Chorus benchmarks, side by side with their references, in one run (issue "Performance").
 #
-#   scripts/bench.sh [--large] [--runs N] [--data DIR] [--no-micro]
+#   scripts/bench.sh [--large] [--runs N] [--data DIR] [--no-micro] [--serve-only]
 #
 # Builds release binaries (`make release`: the root package, with the Swift runtime linked in, into
 # .build-release; the Benchmarks package into Benchmarks/.build-bench; the C references with
@@ -13,18 +13,24 @@
 #   chorus review --format jsonl > /dev/null   against stats_ref -s (the story section opened too)
 #   chorus submit --out     against age -r, on the same 4 KiB story
 #   chorus import (10,000 envelopes)           against Benchmarks/reference/import_ref.c
+#   chorus serve: 10,000 posts of distinct envelopes over 32 keep-alive connections (the load from
+#                           Benchmarks/reference/post_load.c, by Benchmarks/serve_bench.py), against
+#                           import_ref writing the same envelopes; its peak RSS after 10,000 and 100,000
+#                           (the serve section is timed by serve_bench.py, not timing.py: medians of 3 rounds)
 # with Benchmarks/timing.py (each command and its reference in alternation, medians over --runs
 # rounds, 5 by default; peak RSS from wait4), prints each ratio, and writes Benchmarks/RESULTS.md,
 # with a profile (perf, else callgrind) of every target missed. Generated data goes to --data
 # (default /tmp/chorus-bench; about 5 KB per entry), never into the repository; batches are kept
-# between runs and made again only when missing. Installs age, python3-nacl, valgrind and strace
-# with apt-get when they are missing.
+# between runs and made again only when missing. --serve-only runs the serve section alone (no batches,
+# no chorus-bulkgen) and writes its tables into the results folder, not Benchmarks/RESULTS.md.
+# Installs age, python3-nacl, valgrind and strace with apt-get when they are missing.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 large=0
 runs=5
 micro=1
+serve_only=0
 # Generated data is kept between runs; the folder is named by the format version (FORMAT.md), so
 # data of an earlier version is never reused.
 data=${CHORUS_BENCH_DATA:-/tmp/chorus-bench-v2}
@@ -34,7 +40,8 @@ while [ $# -gt 0 ]; do
     --runs) runs=$2; shift ;;
     --data) data=$2; shift ;;
     --no-micro) micro=0 ;;
-    -h|--help) sed -n 2,20p "$0"; exit 0 ;;
+    --serve-only) serve_only=1 ;;
+    -h|--help) sed -n 2,26p "$0"; exit 0 ;;
     *) echo "bench: unknown argument $1" >&2; exit 64 ;;
   esac
   shift
@@ -45,10 +52,12 @@ SUDO=$([ "$(id -u)" = 0 ] || echo sudo)
 
 say "Tools"
 need=()
-command -v age >/dev/null || need+=(age)
-command -v valgrind >/dev/null || need+=(valgrind)
-command -v strace >/dev/null || need+=(strace)
-/usr/bin/python3 -c 'import nacl' 2>/dev/null || need+=(python3-nacl)
+if [ $serve_only = 0 ]; then
+  command -v age >/dev/null || need+=(age)
+  command -v valgrind >/dev/null || need+=(valgrind)
+  command -v strace >/dev/null || need+=(strace)
+  /usr/bin/python3 -c 'import nacl' 2>/dev/null || need+=(python3-nacl)
+fi
 { command -v pkg-config >/dev/null && pkg-config --exists libsodium; } || need+=(libsodium-dev pkg-config)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing ${need[*]} with apt-get" >&2
@@ -59,25 +68,31 @@ say "Build (release)"
 make -C "$root" --no-print-directory release 2>&1 | grep -E "error|warning: unre|Compiling|Build complete" >&2 || true
 chorus="$root/.build-release/release/chorus"
 [ -x "$chorus" ] || { echo "bench: the release build of chorus failed" >&2; exit 1; }
-(cd "$root/Benchmarks" && swift build -c release --scratch-path .build-bench --product chorus-bulkgen 2>&1 \
-  | grep -E "error|Build complete" >&2 || true)
-bulkgen="$root/Benchmarks/.build-bench/release/chorus-bulkgen"
-[ -x "$bulkgen" ] || { echo "bench: the build of chorus-bulkgen failed" >&2; exit 1; }
 bin="$data/bin"
 mkdir -p "$bin"
 cc -O2 -D_GNU_SOURCE -o "$bin/stats_ref" "$root/Benchmarks/reference/stats_ref.c" -lsodium -lpthread
 cc -O2 -o "$bin/import_ref" "$root/Benchmarks/reference/import_ref.c" -lsodium
 cc -O2 -o "$bin/measure" "$root/Benchmarks/reference/measure.c"
+cc -O2 -o "$bin/post_load" "$root/Benchmarks/reference/post_load.c" -lpthread
 py=/usr/bin/python3
 pynacl="$root/Benchmarks/reference/stats_pynacl.py"
+if [ $serve_only = 0 ]; then
+(cd "$root/Benchmarks" && swift build -c release --scratch-path .build-bench --product chorus-bulkgen 2>&1 \
+  | grep -E "error|Build complete" >&2 || true)
+bulkgen="$root/Benchmarks/.build-bench/release/chorus-bulkgen"
+[ -x "$bulkgen" ] || { echo "bench: the build of chorus-bulkgen failed" >&2; exit 1; }
+fi
 
 sizes=(10000 100000)
 [ $large = 1 ] && sizes+=(1000000)
+[ $serve_only = 1 ] && sizes=()
 say "Data in $data"
 mkdir -p "$data"
 need_kb=0
 for n in "${sizes[@]}"; do [ -f "$data/b$n.batch" ] || need_kb=$((need_kb + n * 5 + 1024)); done
 need_kb=$((need_kb + 10000 * 6 + 200000)) # import envelopes and stores, with room to spare
+[ -f "$data/serve/envelopes/done" ] || need_kb=$((need_kb + 100000 * 5))
+need_kb=$((need_kb + 100000 * 6)) # the serve section's store of 100,000
 free_kb=$(df -Pk "$data" | awk 'NR==2 {print $4}')
 if [ "$free_kb" -lt "$need_kb" ]; then
   echo "bench: $data needs about $((need_kb / 1024)) MiB free and has $((free_kb / 1024)) MiB" >&2
@@ -90,14 +105,16 @@ for n in "${sizes[@]}"; do
     "$bulkgen" --keys "$keys" --count "$n" --out "$data/b$n.batch.tmp" && mv "$data/b$n.batch.tmp" "$data/b$n.batch"
   fi
 done
-if [ ! -f "$data/envelopes/done" ]; then
+if [ $serve_only = 0 ] && [ ! -f "$data/envelopes/done" ]; then
   rm -rf "$data/envelopes"
   "$bulkgen" --keys "$keys" --count 10000 --envelopes "$data/envelopes" && touch "$data/envelopes/done"
 fi
 head -c 4096 /dev/urandom | base64 -w 76 | head -c 4096 > "$data/story.txt"
-[ -f "$data/age.key" ] || age-keygen -o "$data/age.key" 2>/dev/null
-age_recipient=$(grep -o 'age1[0-9a-z]*' "$data/age.key" | head -n 1)
-mkdir -p "$data/Keys" && cp "$keys/reviewer.pub" "$keys/analyst.pub" "$data/Keys/"
+if [ $serve_only = 0 ]; then
+  [ -f "$data/age.key" ] || age-keygen -o "$data/age.key" 2>/dev/null
+  age_recipient=$(grep -o 'age1[0-9a-z]*' "$data/age.key" | head -n 1)
+  mkdir -p "$data/Keys" && cp "$keys/reviewer.pub" "$keys/analyst.pub" "$data/Keys/"
+fi
 pass="$keys/passphrase"
 export NO_COLOR=1
 # The organisation key of the generated batches is pinned here on first use, not in ~/.config.
@@ -116,6 +133,7 @@ rm -rf "$results" && mkdir -p "$results"
 # writes $results/NAME.median (seconds), NAME.rss (KiB) and NAME.json.
 side_by_side() { python3 "$root/Benchmarks/timing.py" "$bin/measure" "$results" "$@"; }
 
+if [ $serve_only = 0 ]; then
 say "stats: chorus against the C reference and PyNaCl"
 for n in "${sizes[@]}"; do
   b="$data/b$n.batch"
@@ -186,8 +204,15 @@ side_by_side "$(( runs < 3 ? runs : 3 ))" 0 \
   "import_chorus=rm -rf $importdir && $chorus init --store $importdir;;$chorus import --store $importdir @$data/envelope-list" \
   "import_ref=rm -rf $importdir && mkdir -p $importdir;;$bin/import_ref $importdir @$data/envelope-list"
 rm -rf "$importdir"
+fi
 
-if [ $micro = 1 ]; then
+say "serve: 10,000 posts of distinct envelopes over 32 keep-alive connections"
+# The release server on a fresh store (--rate 1000000 --max-concurrent 256), post_load from the same
+# 10,000 envelopes kept in $data/serve (100,000 made once with Tests/Crash/envelopes.py), against
+# import_ref writing those 10,000 one after the other; then 100,000 posts on one server for its RSS.
+python3 "$root/Benchmarks/serve_bench.py" "$chorus" "$bin" "$data" "$results" "$(( runs < 3 ? runs : 3 ))"
+
+if [ $serve_only = 0 ] && [ $micro = 1 ]; then
   say "micro-benchmarks (package-benchmark)"
   # (The plugin exits 0 even when the benchmarks do not build: look for its table.)
   if (cd "$root/Benchmarks" && swift package --scratch-path .build-bench --disable-sandbox benchmark --format markdown --no-progress \
@@ -206,7 +231,9 @@ load_end=$(snapshot_load)
 busy_end=$(busy)
 
 say "Results"
-python3 - "$results" "$root/Benchmarks/RESULTS.md" "$large" "$(nproc)" "$cpu_model" "$load_start" "$load_end" \
+out_md="$root/Benchmarks/RESULTS.md"
+[ $serve_only = 1 ] && out_md="$results/RESULTS.md"
+BENCH_SERVE_ONLY=$serve_only python3 - "$results" "$out_md" "$large" "$(nproc)" "$cpu_model" "$load_start" "$load_end" \
   "$busy_start" "$busy_end" "$runs" "$(uname -srm)" "$(swift --version 2>/dev/null | head -n1)" "$(pkg-config --modversion libsodium)" \
   "$(age --version 2>/dev/null)" "$(/usr/bin/python3 -c 'import nacl; print(nacl.__version__)')" <<'PY'
 import os, sys, datetime
@@ -288,6 +315,29 @@ c, r = med("import_chorus"), med("import_ref")
 if c and r:
     lines.append(f"| import of 10,000 envelopes | {s(c)} | {s(r)} (C durable writes) | {r / c:.2f} of the reference's throughput | ≥ 0.8 |")
     verdict("import of 10,000 envelopes ≥ 0.8 of the C durable-write reference", r / c >= 0.8, f"{r / c:.2f}")
+serve_path = os.path.join(res, "serve.json")
+if os.path.exists(serve_path):
+    import json
+    sv = json.load(open(serve_path))
+    if os.environ.get("BENCH_SERVE_ONLY") == "1":
+        lines = []  # the other sections did not run
+    ratio = sv["per_second"] / sv["ref_per_second"]
+    lines.append("\n## chorus serve (`POST /v1/envelopes`, 10,000 distinct envelopes, 32 keep-alive connections)\n")
+    lines.append("| what | chorus serve | C durable-write reference | ratio | target |")
+    lines.append("|---|---:|---:|---:|---|")
+    lines.append(f"| accepted envelopes per second (201 answers; one at a time for the reference) | {sv['per_second']:,.0f} | "
+                 f"{sv['ref_per_second']:,.0f} | {ratio:.2f} of the reference's throughput | ≥ 0.8 |")
+    lines.append(f"| latency of one post, p50 / p99 | {sv['p50_ms']:.2f} ms / {sv['p99_ms']:.2f} ms | | | |")
+    h10, h100 = sv["vmhwm_10k_kib"] / 1024, sv["vmhwm_100k_kib"] / 1024
+    lines.append(f"| server peak RSS (VmHWM) after 10,000 / 100,000 posts | {h10:.1f} MiB / {h100:.1f} MiB | | "
+                 f"{h100 / h10:.2f}× | flat (≤ 1.2×) |")
+    lines.append(f"\nCPU of the 10,000 posts: server {sv['server_cpu_seconds']:.2f} s, load generator {sv['generator_cpu_seconds']:.2f} s "
+                 f"(`Benchmarks/reference/post_load.c`, one thread per connection); every post answered 201 and stored: "
+                 f"{'yes' if sv['all_accepted'] else '**no**'}; `chorus verify` of the 100,000-entry inbox exited {sv['verify_100k']}.\n")
+    verdict("serve: accepted envelopes per second ≥ 0.8 of the C durable-write reference", ratio >= 0.8, f"{ratio:.2f}")
+    verdict("serve: peak RSS after 100,000 posts within 20% of the figure after 10,000", h100 <= 1.2 * h10,
+            f"{h100:.1f} MiB against {h10:.1f} MiB ({(h100 / h10 - 1) * 100:+.1f}%)")
+    verdict("serve: every one of the 10,000 and 100,000 posts answered 201 and stored", sv["all_accepted"], "yes" if sv["all_accepted"] else "no")
 head = [
     "# Chorus benchmark results\n",
     f"Written by `scripts/bench.sh{' --large' if large == '1' else ''}` on {datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}; "
@@ -386,10 +436,11 @@ while read -r missed; do
   esac
 done < "$results/missed"
 if [ -s "$profiles" ]; then
-  { echo; echo "## Where the time goes (profiles of the missed targets, taken by this run)"; cat "$profiles"; } >> "$root/Benchmarks/RESULTS.md.tables"
+  { echo; echo "## Where the time goes (profiles of the missed targets, taken by this run)"; cat "$profiles"; } >> "$out_md.tables"
 fi
 set -e -o pipefail
 notes="$root/Benchmarks/RESULTS-notes.md"
-{ cat "$root/Benchmarks/RESULTS.md.tables"; [ -f "$notes" ] && { echo; cat "$notes"; }; } > "$root/Benchmarks/RESULTS.md"
-rm -f "$root/Benchmarks/RESULTS.md.tables"
-echo "wrote $root/Benchmarks/RESULTS.md" >&2
+[ $serve_only = 1 ] && notes=/nonexistent # the notes are about a whole run
+{ cat "$out_md.tables"; [ -f "$notes" ] && { echo; cat "$notes"; }; } > "$out_md"
+rm -f "$out_md.tables"
+echo "wrote $out_md" >&2
