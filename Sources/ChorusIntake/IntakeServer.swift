@@ -33,8 +33,9 @@ public struct IntakeServer: Sendable {
         let handler = RequestHandler(service: service, admission: Admission(limits: service.limits), pool: pool)
         let limits = service.limits
         let http = HTTP1Channel.Configuration(
-            additionalChannelHandlers: [HeadDeadlineHandler(first: .seconds(Int64(limits.headSeconds)),
-                                                            afterAnswer: .seconds(Int64(limits.idleSeconds + limits.headSeconds)))],
+            additionalChannelHandlers: [RequestDeadlineHandler(first: .seconds(Int64(limits.headSeconds)),
+                                                               afterAnswer: .seconds(Int64(limits.idleSeconds + limits.headSeconds)),
+                                                               body: .seconds(Int64(limits.bodySeconds)))],
             idleTimeout: .seconds(Int64(limits.idleSeconds)),
             httpDecoderConfiguration: .init(maxHeaderFieldSize: limits.maxHeadBytes, maxHeaderListSize: limits.maxHeadBytes, maxHeaderFieldCount: 100)
         )
@@ -176,8 +177,8 @@ struct RequestHandler: Sendable {
 
     enum Collected { case body(ByteBuffer), refused(Reply) }
 
-    /// The whole body, at most `limit` bytes, within the body deadline; else the answer to give
-    /// (413, 408, 400), which closes the connection.
+    /// The whole body, at most `limit` bytes; else the answer to give (413, 400), which closes the
+    /// connection.
     func collect(_ request: Request, limit: Int, page: Bool = false) async -> Collected {
         func refuse(_ status: Int, _ sentence: String) -> Collected {
             var reply = page ? Reply.page(status, Pages.error(status: status, sentence)) : Reply.sentence(status, sentence)
@@ -187,23 +188,13 @@ struct RequestHandler: Sendable {
         if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limit {
             return refuse(413, "the body is larger than the \(limit) bytes this endpoint takes")
         }
-        let seconds = service.limits.bodySeconds
-        let body = request.body
-        let outcome: Result<ByteBuffer, any Error>? = await withTaskGroup(of: Result<ByteBuffer, any Error>?.self) { group in
-            group.addTask {
-                do { return .success(try await body.collect(upTo: limit)) } catch { return .failure(error) }
-            }
-            group.addTask {
-                try? await Task.sleep(for: .seconds(seconds))
-                return nil
-            }
-            let first = await group.next() ?? nil
-            group.cancelAll()
-            return first
-        }
+        // The body's deadline is kept by `RequestDeadlineHandler`, which answers 408 and closes the
+        // connection, ending this collect. (Racing the collect against a timer in a task group
+        // instead cost 0.7 KB of memory per request, never given back.)
+        let outcome: Result<ByteBuffer, any Error>
+        do { outcome = .success(try await request.body.collect(upTo: limit)) } catch { outcome = .failure(error) }
         switch outcome {
-        case let .success(buffer)?: return .body(buffer)
-        case nil: return refuse(408, "the body did not arrive within \(seconds) seconds")
+        case let .success(buffer): return .body(buffer)
         case let .failure(error):
             if error is NIOTooManyBytesError {
                 return refuse(413, "the body is larger than the \(limit) bytes this endpoint takes")
@@ -222,10 +213,11 @@ extension Reply {
     }
 }
 
-/// Closes a connection whose request head is not complete in time: `first` from its opening,
-/// `afterAnswer` from the end of the previous answer (idle keep-alive time included). Bodies have
-/// their own deadline in `RequestHandler.collect`.
-final class HeadDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandler {
+/// The deadlines of a connection, kept on its event loop: a request head not complete in time closes
+/// it (`first` from its opening, `afterAnswer` from the end of the previous answer, idle keep-alive
+/// time included), and a body not complete `body` after its head is answered 408 (with the headers
+/// of every answer) and closed, unless an answer has started already.
+final class RequestDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
     typealias OutboundIn = HTTPResponsePart
@@ -233,15 +225,18 @@ final class HeadDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     let first: TimeAmount
     let afterAnswer: TimeAmount
+    let body: TimeAmount
     private var timer: Scheduled<Void>?
+    private var answering = false
 
-    init(first: TimeAmount, afterAnswer: TimeAmount) {
+    init(first: TimeAmount, afterAnswer: TimeAmount, body: TimeAmount) {
         self.first = first
         self.afterAnswer = afterAnswer
+        self.body = body
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
-        arm(context, first)
+        arm(context, first, answer: false)
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -250,21 +245,57 @@ final class HeadDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if case .head = unwrapInboundIn(data) {
-            timer?.cancel()
-            timer = nil
+        switch unwrapInboundIn(data) {
+        case .head:
+            answering = false
+            arm(context, body, answer: true)
+        case .end:
+            if !answering { disarm() }
+        case .body:
+            break
         }
         context.fireChannelRead(data)
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        if case .end = unwrapOutboundIn(data) { arm(context, afterAnswer) }
+        switch unwrapOutboundIn(data) {
+        case .head:
+            answering = true
+            disarm()
+        case .end:
+            arm(context, afterAnswer, answer: false)
+        case .body:
+            break
+        }
         context.write(data, promise: promise)
     }
 
-    private func arm(_ context: ChannelHandlerContext, _ after: TimeAmount) {
+    private func disarm() {
         timer?.cancel()
-        let channel = context.channel
-        timer = context.eventLoop.scheduleTask(in: after) { channel.close(promise: nil) }
+        timer = nil
+    }
+
+    private func arm(_ context: ChannelHandlerContext, _ after: TimeAmount, answer: Bool) {
+        timer?.cancel()
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        timer = context.eventLoop.scheduleTask(in: after) {
+            let (handler, context) = bound.value
+            guard answer, !handler.answering else {
+                context.close(promise: nil)
+                return
+            }
+            handler.answering = true
+            let seconds = handler.body.nanoseconds / 1_000_000_000
+            let text = Array("the body did not arrive within \(seconds) seconds; nothing was stored\n".utf8)
+            var fields = HTTPFields()
+            for (name, value) in Hygiene.headers { fields[HTTPField.Name(name)!] = value }
+            fields[.contentType] = Reply.text
+            fields[.connection] = "close"
+            fields[.contentLength] = String(text.count)
+            context.write(handler.wrapOutboundOut(.head(HTTPResponse(status: .requestTimeout, headerFields: fields))), promise: nil)
+            context.write(handler.wrapOutboundOut(.body(ByteBuffer(bytes: text))), promise: nil)
+            let channel = context.channel
+            context.writeAndFlush(handler.wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
+        }
     }
 }
