@@ -45,3 +45,54 @@ import Testing
         #expect(throws: FormBody.Problem.badEscape) { _ = try parse("kind=%4&x=1") }
     }
 }
+
+@Suite struct FormBodyRandomTests {
+    /// Percent-encodes every byte but unreserved ASCII, as a browser does (space as `+`).
+    static func encode(_ bytes: [UInt8]) -> String {
+        var s = ""
+        for b in bytes {
+            switch b {
+            case UInt8(ascii: "a") ... UInt8(ascii: "z"), UInt8(ascii: "A") ... UInt8(ascii: "Z"), UInt8(ascii: "0") ... UInt8(ascii: "9"),
+                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+                s.unicodeScalars.append(Unicode.Scalar(b))
+            case UInt8(ascii: " "): s += "+"
+            default: s += "%" + String(b, radix: 16, uppercase: Bool.random()).leftPadded
+            }
+        }
+        return s
+    }
+
+    @Test func randomStoriesComeBackExactlyWithCRLFMadeLF() throws {
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0 ..< 2000 {
+            let n = Int.random(in: 0 ... 300, using: &rng)
+            let story = (0 ..< n).map { _ in [UInt8(13), 10, 32, 37, 38, 43, 61, 0xe2, 0x80, 0x94, UInt8.random(in: 0 ... 255, using: &rng)].randomElement(using: &rng)! }
+            let body = Array(("kind=verbal&story=" + Self.encode(story) + "&consent=counts-only").utf8)
+            let got = try body.withUnsafeBytes { b in
+                let form = try FormBody(parsing: b, storyField: "story")
+                #expect(form.fields.map(\.name) == ["kind", "consent"])
+                return form.story!.withUnsafeBytes { Array($0) }
+            }
+            var expected: [UInt8] = []
+            var i = 0
+            while i < story.count {
+                if story[i] == 13, i + 1 < story.count, story[i + 1] == 10 { i += 1; continue }
+                expected.append(story[i]); i += 1
+            }
+            #expect(got == expected)
+        }
+    }
+
+    @Test func randomBytesNeverCrashTheParser() {
+        var rng = SystemRandomNumberGenerator()
+        let alphabet: [UInt8] = Array("%&=+aZ09\r\n".utf8) + [0, 0x7f, 0xff, 0xc3]
+        for _ in 0 ..< 20000 {
+            let body = (0 ..< Int.random(in: 0 ... 64, using: &rng)).map { _ in alphabet.randomElement(using: &rng)! }
+            _ = body.withUnsafeBytes { b in try? FormBody(parsing: b, storyField: "story").fields.count }
+        }
+    }
+}
+
+private extension String {
+    var leftPadded: String { count == 1 ? "0" + self : self }
+}
