@@ -111,6 +111,38 @@ import Glibc
         server.stop()
     }
 
+    @Test func recipientsSwappedForOnesSignedByAnotherOrganisationKeyAreNeverHandedOutNorSealedTo() throws {
+        let cli = try CLI()
+        try cli.makeKeys()
+        #expect(try cli.run(["init", "--store", "store"]).status == 0)
+        // A copy of the store before it is signed: the same store id, which an operator then signs
+        // with a key of their own (the pins of that signing kept apart from the submitter's).
+        try FileManager.default.copyItem(atPath: cli.path("store"), toPath: cli.path("copy"))
+        try cli.signRecipients("store", ["Keys"])
+        #expect(try cli.run(["keygen", "--name", "evil", "--role", "organisation", "--passphrase-file", "pass", "--secret-out", "evil.key",
+                             "--kdf-cost", "test-only"]).status == 0)
+        let own = try cli.run(["recipients", "add", "--store", "copy", "--org-key", "evil.key", "--passphrase-file", "pass", "Keys/rev.pub"],
+                              env: ["XDG_CONFIG_HOME": cli.path("evil-config")])
+        #expect(own.status == 0, "\(own)")
+        let server = try ServeProcess(cli)
+        let first = try cli.run(["submit", "--to", server.url] + CLI.answers, stdin: "pins the real organisation key")
+        #expect(first.status == 0, "\(first)")
+        // The swap, while the server runs: the document and the configuration it names.
+        for name in ["chorus-recipients.signed", "chorus-store.json"] {
+            try FileManager.default.removeItem(atPath: cli.path("store/" + name))
+            try FileManager.default.copyItem(atPath: cli.path("copy/" + name), toPath: cli.path("store/" + name))
+        }
+        #expect(try http(server.port, "GET", "/v1/recipients")?.status == 503, "the server hands out no document of another organisation key")
+        let page = try #require(try http(server.port, "GET", "/"))
+        #expect(page.status == 503 && !page.text.contains("name=\"story\""), "no form to seal with them")
+        #expect(try http(server.port, "POST", "/submit", body: formBody(Self.answerPairs + [("story", "must not be sealed to evil")]))?.status == 503)
+        server.stop()
+        // Started again on the swapped store, the server refuses to start: the key pinned for the store is not this one.
+        let again = try cli.run(["serve", "--store", "store", "--listen", "127.0.0.1:0"])
+        #expect(again.status == 65 && again.stderr.contains("the key pinned for it") && !again.stderr.contains("listening"), "\(again)")
+        #expect(Self.inbox(cli).count == 1, "only the story sealed to the real recipients")
+    }
+
     @Test func anEnvelopePostedTwiceOrAfterWithdrawalGetsTheSameAnswerAndIsStoredOnce() throws {
         let cli = try CLI.withStore()
         let server = try ServeProcess(cli)
