@@ -13,7 +13,7 @@ final class ServeProcess: @unchecked Sendable {
     private(set) var port = 0
 
     /// Starts `chorus serve --store STORE --listen 127.0.0.1:0 EXTRA…` and waits for its line.
-    init(_ cli: CLI, store: String = "store", _ extra: [String] = []) throws {
+    init(_ cli: CLI, store: String = "store", _ extra: [String] = [], env: [String: String] = [:]) throws {
         _ = ignoreSIGPIPE
         self.cli = cli
         errPath = cli.path("serve-\(UUID().uuidString).err")
@@ -22,7 +22,7 @@ final class ServeProcess: @unchecked Sendable {
         process.executableURL = URL(fileURLWithPath: CLI.binary)
         process.arguments = ["serve", "--store", store, "--listen", "127.0.0.1:0"] + extra
         process.currentDirectoryURL = URL(fileURLWithPath: cli.dir)
-        process.environment = chorusEnvironment(in: cli.dir)
+        process.environment = chorusEnvironment(in: cli.dir, env)
         process.standardOutput = FileHandle(forWritingAtPath: errPath + ".out")!
         process.standardError = FileHandle(forWritingAtPath: errPath)!
         process.standardInput = FileHandle.nullDevice

@@ -140,6 +140,11 @@ import Glibc
         // Started again on the swapped store, the server refuses to start: the key pinned for the store is not this one.
         let again = try cli.run(["serve", "--store", "store", "--listen", "127.0.0.1:0"])
         #expect(again.status == 65 && again.stderr.contains("the key pinned for it") && !again.stderr.contains("listening"), "\(again)")
+        // A server run by someone whose pin is the other key hands them out; the submitter's pin refuses them.
+        let evil = try ServeProcess(cli, env: ["XDG_CONFIG_HOME": cli.path("evil-config")])
+        let refused = try cli.run(["submit", "--to", evil.url] + CLI.answers, stdin: "must not be sealed to evil")
+        #expect(refused.status == 65 && refused.stderr.contains("the key pinned for it") && refused.stdout.isEmpty, "\(refused)")
+        evil.stop()
         #expect(Self.inbox(cli).count == 1, "only the story sealed to the real recipients")
     }
 
