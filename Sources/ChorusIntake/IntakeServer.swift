@@ -62,6 +62,15 @@ public struct IntakeServer: Sendable {
     }
 }
 
+extension Hygiene {
+    /// `headers` as HTTP fields, made once: the start of every answer's head.
+    static let fields: HTTPFields = {
+        var fields = HTTPFields()
+        for (name, value) in headers { fields[HTTPField.Name(name)!] = value }
+        return fields
+    }()
+}
+
 /// Routes one request and writes its answer with the hygiene headers.
 struct RequestHandler: Sendable {
     let service: IntakeService
@@ -73,8 +82,7 @@ struct RequestHandler: Sendable {
         // An answer given before the whole body was read closes the connection: reading the rest
         // (Hummingbird would) is what a flood wants.
         if reply.close { channel.close(mode: .input, promise: nil) }
-        var fields = HTTPFields()
-        for (name, value) in Hygiene.headers { fields[HTTPField.Name(name)!] = value }
+        var fields = Hygiene.fields
         if let type = reply.contentType { fields[.contentType] = type }
         if let retry = reply.retryAfter { fields[.retryAfter] = String(retry) }
         if let allow = reply.allow { fields[.allow] = allow }
@@ -287,8 +295,7 @@ final class RequestDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandle
             handler.answering = true
             let seconds = handler.body.nanoseconds / 1_000_000_000
             let text = Array("the body did not arrive within \(seconds) seconds; nothing was stored\n".utf8)
-            var fields = HTTPFields()
-            for (name, value) in Hygiene.headers { fields[HTTPField.Name(name)!] = value }
+            var fields = Hygiene.fields
             fields[.contentType] = Reply.text
             fields[.connection] = "close"
             fields[.contentLength] = String(text.count)

@@ -112,21 +112,33 @@ public final class IntakeService: Sendable {
         }
     }
 
-    /// `POST /v1/withdraw`: the receipt as text. The same answer whether the entry was in the inbox,
-    /// in a batch, already withdrawn, or never here (a tombstone is recorded in every case).
-    public func withdraw(_ bytes: UnsafeRawBufferPointer) -> Reply {
-        guard bytes.count <= 1024 else { return .sentence(413, "a receipt is at most 1024 bytes") }
+    /// What withdrawing with a receipt typed or sent as text came to.
+    enum Withdrawal { case done, notAReceipt(String), failed }
+
+    /// `Store.withdraw` for the receipt in `text`: the same outcome whether the entry was in the
+    /// inbox, in a batch, already withdrawn, or never here (a tombstone is recorded in every case).
+    func withdraw(receiptText text: String) -> Withdrawal {
         let receipt: Receipt
         do {
-            receipt = try Receipt.parse(String(decoding: bytes, as: UTF8.self))
+            receipt = try Receipt.parse(text)
         } catch {
-            return .sentence(400, "the body is not a receipt: \((error as? CoreError)?.message ?? "unreadable")")
+            return .notAReceipt((error as? CoreError)?.message ?? "this is not a receipt")
         }
         do {
             _ = try store.withdraw(id: receipt.entryID)
-            return .sentence(200, "withdrawn")
+            return .done
         } catch {
-            return Self.unavailable
+            return .failed
+        }
+    }
+
+    /// `POST /v1/withdraw`: the receipt as text; one answer whether or not the story was here.
+    public func withdraw(_ bytes: UnsafeRawBufferPointer) -> Reply {
+        guard bytes.count <= 1024 else { return .sentence(413, "a receipt is at most 1024 bytes") }
+        switch withdraw(receiptText: String(decoding: bytes, as: UTF8.self)) {
+        case .done: return .sentence(200, "withdrawn")
+        case let .notAReceipt(why): return .sentence(400, "the body is not a receipt: \(why)")
+        case .failed: return Self.unavailable
         }
     }
 
@@ -144,17 +156,10 @@ public final class IntakeService: Sendable {
         guard let form = try? FormBody(parsing: UnsafeRawBufferPointer(body), storyField: "receipt"), form.fields.isEmpty,
               let typed = form.story?.withUnsafeBytes({ String(decoding: $0, as: UTF8.self) })
         else { return .page(400, Pages.error(status: 400, SubmitterText.webOnlyThisPage)) }
-        let receipt: Receipt
-        do {
-            receipt = try Receipt.parse(typed)
-        } catch {
-            return .page(400, Pages.withdrawForm(problem: (error as? CoreError)?.message ?? "this is not a receipt"))
-        }
-        do {
-            _ = try store.withdraw(id: receipt.entryID)
-            return .page(200, Pages.withdrawn())
-        } catch {
-            return .page(503, Pages.error(status: 503, SubmitterText.webBusy), retryAfter: 300)
+        switch withdraw(receiptText: typed) {
+        case .done: return .page(200, Pages.withdrawn())
+        case let .notAReceipt(why): return .page(400, Pages.withdrawForm(problem: why))
+        case .failed: return .page(503, Pages.error(status: 503, SubmitterText.webBusy), retryAfter: 300)
         }
     }
 
@@ -194,17 +199,19 @@ public final class IntakeService: Sendable {
             raw.append("\(name)=\(value)")
         }
         let story = form.story.take()
-        func shown(_ story: borrowing SecretBytes) -> String { story.withUnsafeBytes { String(decoding: $0, as: UTF8.self) } }
+        // Only for a form that comes back: the story as text, to fill it in again.
+        func text(_ story: borrowing SecretBytes) -> String { story.withUnsafeBytes { String(decoding: $0, as: UTF8.self) } }
+        func shown(_ story: borrowing SecretBytes?) -> String? { story?.withUnsafeBytes { String(decoding: $0, as: UTF8.self) } }
         func again(_ problem: String, status: Int = 400, story text: String?) -> Reply {
             .page(status, Pages.form(schema: schema, reviewers: signed.document.recipients, maxStoryBytes: maxStoryBytes, currentYear: currentYear, problem: problem,
                                      filled: filled, story: text), retryAfter: status == 503 ? 300 : nil)
         }
         if let field = schema.fields.first(where: { $0.required && filled.values[$0.id] == nil && (filled.year[$0.id] ?? "").isEmpty }) {
-            return again(SubmitterText.webNeedsAnswer(field.label), story: story?.withUnsafeBytes({ String(decoding: $0, as: UTF8.self) }))
+            return again(SubmitterText.webNeedsAnswer(field.label), story: shown(story))
         }
         for field in schema.fields where field.kind == .year {
             if let typed = filled.year[field.id], !typed.isEmpty, (try? schema.partialAnswers(from: ["\(field.id)=\(typed)"], currentYear: currentYear)) == nil {
-                return again(SubmitterText.webBadYear(field.label, first: field.min ?? Schema.earliestYear, last: currentYear), story: story?.withUnsafeBytes({ String(decoding: $0, as: UTF8.self) }))
+                return again(SubmitterText.webBadYear(field.label, first: field.min ?? Schema.earliestYear, last: currentYear), story: shown(story))
             }
         }
         let answers: AnswersText
@@ -218,9 +225,9 @@ public final class IntakeService: Sendable {
         do {
             _ = try Story.validate(story, maxBytes: maxStoryBytes)
         } catch {
-            return again(SubmitterText.webStoryProblem(error.message), story: shown(story))
+            return again(SubmitterText.webStoryProblem(error.message), story: text(story))
         }
-        if refusal() != nil { return again(SubmitterText.webBusy, status: 503, story: shown(story)) }
+        if refusal() != nil { return again(SubmitterText.webBusy, status: 503, story: text(story)) }
         let receipt = Receipt.generate()
         do {
             let envelope = try EnvelopeSealer.seal(id: receipt.entryID, answers: answers.encoded(), story: story, recipients: signed.document.recipients)
@@ -234,15 +241,5 @@ public final class IntakeService: Sendable {
             return .page(503, Pages.error(status: 503, SubmitterText.webBusy), retryAfter: 300)
         }
         return .page(200, Pages.receipt(receipt))
-    }
-}
-
-extension String {
-    /// Without U+0020 at either end.
-    var trimmingSpaces: String {
-        var s = Substring(self)
-        while s.first == " " { s.removeFirst() }
-        while s.last == " " { s.removeLast() }
-        return String(s)
     }
 }

@@ -1,6 +1,7 @@
 import ChorusCore
 import ChorusCrypto
 import ChorusSystem
+import HTTPTypes
 
 /// The pages of the submission form: plain HTML that works with JavaScript off (no script at all),
 /// with one stylesheet from the same server, readable on a phone (one column, large targets) and
@@ -127,7 +128,7 @@ public enum Pages {
 
     /// An error page: one heading and one sentence, the same for every visitor.
     public static func error(status: Int, _ sentence: String) -> String {
-        page(title: "Chorus: \(status)", "<h1>\(escape(Reply.reason(status)))</h1>\n<p>\(escape(sentence))</p>\n")
+        page(title: "Chorus: \(status)", "<h1>\(escape(HTTPResponse.Status(code: status).reasonPhrase))</h1>\n<p>\(escape(sentence))</p>\n")
     }
 
     /// The one stylesheet (`GET /style.css`).

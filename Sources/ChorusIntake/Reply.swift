@@ -28,24 +28,6 @@ public struct Reply: Sendable, Equatable {
     public static func page(_ status: Int, _ page: String, retryAfter: Int? = nil, close: Bool = false) -> Reply {
         Reply(status: status, contentType: html, body: Array(page.utf8), retryAfter: retryAfter, close: close)
     }
-
-    public static func reason(_ status: Int) -> String {
-        switch status {
-        case 200: return "OK"
-        case 201: return "Created"
-        case 400: return "Bad Request"
-        case 404: return "Not Found"
-        case 405: return "Method Not Allowed"
-        case 408: return "Request Timeout"
-        case 411: return "Length Required"
-        case 413: return "Content Too Large"
-        case 415: return "Unsupported Media Type"
-        case 429: return "Too Many Requests"
-        case 500: return "Internal Server Error"
-        case 503: return "Service Unavailable"
-        default: return "Status \(status)"
-        }
-    }
 }
 
 /// The headers on every answer, whatever it is: no cookies, nothing cached, nothing fetched from

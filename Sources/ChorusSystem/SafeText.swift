@@ -81,3 +81,13 @@ public func htmlEscaped(_ s: String) -> String {
     }
     return out
 }
+
+extension String {
+    /// Without U+0020 at either end (what a person may type around a short answer).
+    public var trimmingSpaces: String {
+        var s = Substring(self)
+        while s.first == " " { s.removeFirst() }
+        while s.last == " " { s.removeLast() }
+        return String(s)
+    }
+}

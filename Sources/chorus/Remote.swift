@@ -47,7 +47,7 @@ struct Remote {
             } catch let error as IntakeError where askToRetry && error.kind != .usage {
                 printErr("chorus: error: \(error.message)")
                 Terminal.write(2, "Your story is sealed but was not sent. Press Enter to try again, or type q and Enter to give up (nothing is kept).\n> ")
-                guard let line = Terminal.readLine(fd: 0, limit: 64), line.trimmingCharacters(in: " ").lowercased() != "q" else {
+                guard let line = Terminal.readLine(fd: 0, limit: 64), line.trimmingSpaces.lowercased() != "q" else {
                     throw CoreError(.cancelled, "the story was not sent, and nothing was kept")
                 }
             }
@@ -57,14 +57,5 @@ struct Remote {
     func withdraw(_ receipt: Receipt) throws {
         let client = self.client
         try runBlocking { try await client.withdraw(receipt: receipt.text) }
-    }
-}
-
-extension String {
-    func trimmingCharacters(in set: Character) -> String {
-        var s = Substring(self)
-        while s.first == set { s.removeFirst() }
-        while s.last == set { s.removeLast() }
-        return String(s)
     }
 }
