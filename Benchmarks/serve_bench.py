@@ -16,7 +16,6 @@ seconds of 10,000 envelopes), and prints what it measured.
 """
 import json
 import os
-import re
 import signal
 import statistics
 import subprocess
@@ -27,6 +26,7 @@ root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.dont_write_bytecode = True  # no __pycache__ in the work tree
 sys.path.insert(0, os.path.join(root, "Tests", "Crash"))
 import envelopes  # noqa: E402
+import serving  # noqa: E402
 
 chorus, bindir, data, results, runs = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])
 work = os.path.join(data, "serve")
@@ -85,22 +85,8 @@ for name, part in (("first", paths[:FIRST]), ("rest", paths[FIRST:])):
 
 
 def start_server(store, *extra):
-    log = open(os.path.join(work, "serve.log"), "w+b")
-    proc = subprocess.Popen([chorus, "serve", "--store", store, "--listen", "127.0.0.1:0", "--rate", "1000000",
-                             "--max-concurrent", "256", *extra], env=env, cwd=work, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.DEVNULL, stderr=log)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        log.seek(0)
-        m = re.search(rb"listening on http://127\.0\.0\.1:(\d+)", log.read())
-        if m:
-            return proc, int(m.group(1)), log
-        if proc.poll() is not None:
-            break
-        time.sleep(0.01)
-    proc.kill()
-    log.seek(0)
-    raise SystemExit(f"serve_bench: chorus serve did not start: {log.read().decode(errors='replace')}")
+    return serving.start_serve(chorus, store, ["--rate", "1000000", "--max-concurrent", "256", *extra], env, work,
+                               os.path.join(work, "serve.log"), "serve_bench")
 
 
 def stop_server(proc, log):

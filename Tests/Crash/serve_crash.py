@@ -23,7 +23,6 @@ every round passed, 1 otherwise.
 import argparse
 import os
 import random
-import re
 import shutil
 import signal
 import socket
@@ -36,6 +35,7 @@ import time
 sys.dont_write_bytecode = True  # no __pycache__ in the work tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import envelopes  # noqa: E402
+import serving  # noqa: E402
 
 PASS = "a passphrase for tests\n"
 
@@ -48,23 +48,9 @@ def run(cmd, env, cwd, check=True):
 
 
 def start_server(chorus, store, env, cwd, log_path):
-    log = open(log_path, "w+b")
-    proc = subprocess.Popen(
-        [chorus, "serve", "--store", store, "--listen", "127.0.0.1:0", "--rate", "1000000",
-         "--max-concurrent", "256", "--max-connections", "512", "--min-free-mib", "1"],
-        env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        log.seek(0)
-        m = re.search(rb"listening on http://127\.0\.0\.1:(\d+)", log.read())
-        if m:
-            return proc, int(m.group(1))
-        if proc.poll() is not None:
-            break
-        time.sleep(0.01)
-    proc.kill()
-    log.seek(0)
-    raise SystemExit(f"serve_crash: chorus serve did not start: {log.read().decode(errors='replace')}")
+    proc, port, _ = serving.start_serve(chorus, store, ["--rate", "1000000", "--max-concurrent", "256", "--max-connections", "512",
+                                                        "--min-free-mib", "1"], env, cwd, log_path, "serve_crash")
+    return proc, port
 
 
 def post(port, body, timeout=20):
